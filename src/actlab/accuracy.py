@@ -8,13 +8,15 @@ that is inf or NaN where the reference is not (or the other way round) has error
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from mpmath import mp, mpf
 
 from . import reference
 from .registry import Bound
 
-__all__ = ["ulp_errors", "grid", "vector_rows"]
+__all__ = ["ulp_errors", "grid", "vector_rows", "measure", "table", "markdown", "write_table", "write_atomic"]
 
 
 def ulp_errors(actual: np.ndarray, exact: list[object], dtype: np.dtype | type) -> np.ndarray:
@@ -81,3 +83,320 @@ def vector_rows(dtype: np.dtype | type, seed: int = 0) -> list[np.ndarray]:
     rows.append(np.array([100.0, 0.0, -100.0, 50.0]))
     rows.append(np.array([0.3, 2.9, 4.0]))  # tutorial 003's example
     return [r.astype(dtype) for r in rows]
+
+
+# ---- the accuracy table: actlab beside the naive formulas and PyTorch ------------------
+#
+# One row per (function, dtype): the max ulp error over the grid above of f and f' (vector
+# entries: f elementwise and the Jacobian entries, over vector_rows) for actlab, the
+# tutorials' naive formulas (actlab.naive) and torch (actlab.peers). The reference values
+# are computed once and shared by the three, so the columns are directly comparable.
+
+IMPLS = ("actlab", "naive", "torch")
+TABLE_DTYPES = ("float32", "float64")
+
+
+def _max_err(actual: np.ndarray | None, exact: list[object], dtype: np.dtype, x: np.ndarray | None = None) -> dict | None:
+    """The worst error in ulp and where it is (``at``: the input x there, when given)."""
+    if actual is None:
+        return None
+    with np.errstate(all="ignore"):  # the naive formulas overflow on purpose
+        actual = np.asarray(actual).astype(dtype)
+    err = ulp_errors(actual, exact, dtype)
+    if err.size == 0:
+        return {"ulp": 0.0, "at": None}
+    i = int(np.argmax(err))
+    return {"ulp": float(err[i]), "at": None if x is None else float(x.ravel()[i])}
+
+
+def _naive_call(fn, *args, **params):
+    with np.errstate(all="ignore"):  # baselines are measured as written, warnings and all
+        return fn(*args, **params)
+
+
+def _elementwise_cells(act: Bound, dtype: np.dtype) -> dict[str, dict]:
+    from . import naive, peers
+
+    nv = naive.NAIVE.get(act.name)
+    cells: dict[str, dict] = {}
+    for which in ("f", "df"):
+        x = grid(dtype, act)
+        if which == "df":  # at a kink f' is a convention (checked by the tests), not a value
+            x = x[~np.isin(x, np.array(list(act.kinks), dtype=dtype))]
+        exact = reference.evaluate(act.name, which, x, act.params)
+        got = {
+            "actlab": getattr(act, which)(x),
+            "naive": None if nv is None else _naive_call(getattr(nv, which), x, **act.params),
+            "torch": getattr(peers, which)(act, x),
+        }
+        cells[which] = {impl: _max_err(got[impl], exact, dtype, x) for impl in IMPLS}
+    return cells
+
+
+def _vector_cells(act: Bound, dtype: np.dtype) -> dict[str, dict]:
+    from . import naive, peers
+
+    nv = naive.NAIVE.get(act.name)
+    got: dict[str, dict[str, list]] = {w: {i: [] for i in IMPLS} for w in ("f", "df")}
+    exact: dict[str, list] = {"f": [], "df": []}
+    for row in vector_rows(dtype):
+        if act.name == "glu" and row.size % 2:  # GLU halves its input
+            row = row[:-1]
+        exact["f"] += reference.evaluate_rows(act.name, "f", row[None, :], act.params)[0]
+        outs = {
+            "actlab": act.f(row),
+            "naive": None if nv is None else _naive_call(nv.f, row, **act.params),
+            "torch": peers.f(act, row),
+        }
+        for impl in IMPLS:
+            got["f"][impl].append(outs[impl])
+        if row.size <= 100:  # the Jacobian has n^2 entries: mpmath on 1000^2 is too slow
+            jac = reference.evaluate_rows(act.name, "jacobian", row[None, :], act.params)[0]
+            exact["df"] += [v for r in jac for v in r]
+            outs = {
+                "actlab": act.jacobian(row),
+                "naive": None if nv is None else _naive_call(nv.jacobian, row, **act.params),
+                "torch": peers.jacobian(act, row),
+            }
+            for impl in IMPLS:
+                got["df"][impl].append(outs[impl])
+    cells: dict[str, dict] = {}
+    for which in ("f", "df"):
+        cells[which] = {}
+        for impl in IMPLS:
+            parts = got[which][impl]
+            joined = None if any(p is None for p in parts) else np.concatenate([np.ravel(p) for p in parts])
+            cells[which][impl] = _max_err(joined, exact[which], dtype)
+    return cells
+
+
+def measure(name: str, dtypes: tuple[str, ...] = TABLE_DTYPES) -> list[dict]:
+    """The accuracy rows of one registry entry at its default parameters, one per dtype.
+
+    Each row: ``name``, ``spec``, ``dtype``, ``vector``, and for ``f`` and ``df`` a dict
+    ``{impl: {"ulp": max error, "at": x of the worst case} or None}`` over
+    :data:`IMPLS` (None: no naive version / no torch function / torch not installed).
+    """
+    from . import registry
+
+    act = registry.get(name)
+    rows = []
+    for dt in dtypes:
+        dtype = np.dtype(dt)
+        cells = (_vector_cells if act.definition.vector else _elementwise_cells)(act, dtype)
+        rows.append({"name": act.name, "spec": act.spec, "dtype": dtype.name, "vector": act.definition.vector, **cells})
+    return rows
+
+
+def worse_than_torch(row: dict) -> list[str]:
+    """Which of f, df actlab gets less accurately than torch in this row.
+
+    Differences among correctly rounded results (<= 0.5 ulp) are not counted.
+    """
+    bad = []
+    for which in ("f", "df"):
+        ours, theirs = row[which]["actlab"], row[which]["torch"]
+        if ours is not None and theirs is not None and ours["ulp"] > max(theirs["ulp"], 0.5):
+            bad.append(which)
+    return bad
+
+
+def _fingerprint(name: str) -> str:
+    """A hash of everything a row depends on, so that a resumed run recomputes changed entries."""
+    import hashlib
+    import inspect
+
+    from . import naive, peers, registry
+
+    d = registry.REGISTRY[name]
+    parts = [np.__version__, str(sorted(d.defaults.items()))]
+    fns = [d.f_kernel, d.df_kernel, d.jacobian_kernel, reference.REFERENCES[name].f, reference.REFERENCES[name].df,
+           reference.REFERENCES[name].jacobian]
+    nv = naive.NAIVE.get(name)
+    if nv is not None:
+        fns += [nv.f, nv.df, nv.jacobian]
+    for fn in fns:
+        if fn is not None:
+            try:
+                parts.append(inspect.getsource(fn))
+            except (OSError, TypeError):
+                parts.append(repr(fn))
+    torch = peers._torch()
+    parts.append(torch.__version__ if torch is not None else "no torch")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _measure_job(name: str) -> tuple[str, list[dict]]:
+    return name, measure(name)
+
+
+def table(
+    names: list[str] | None = None,
+    jobs: int = 1,
+    partial: str | os.PathLike | None = None,
+    progress: bool = False,
+) -> dict:
+    """The accuracy table of ``names`` (default: the whole registry, in catalogue order).
+
+    Functions are measured in ``jobs`` worker processes (spawned, so that torch's thread
+    pool is never forked). With ``partial`` (a JSON file), each finished function is
+    saved there at once and reused by the next run if its code has not changed, so an
+    interrupted run resumes. Returns ``{"rows": [...], "runtime_s", "jobs", "torch",
+    "numpy", "flagged": [(name, dtype, [which])]}``.
+    """
+    import concurrent.futures
+    import json
+    import multiprocessing
+    import time
+
+    from tqdm import tqdm
+
+    from . import peers, registry
+
+    start = time.perf_counter()
+    if names is None:
+        names = registry.names()
+    names = [registry.lookup(n).name for n in names]
+    done: dict[str, dict] = {}
+    if partial is not None and os.path.exists(partial):
+        with open(partial) as fh:
+            try:
+                done = json.load(fh)
+            except json.JSONDecodeError:
+                done = {}
+    prints = {n: _fingerprint(n) for n in names}
+    results = {n: done[n]["rows"] for n in names if n in done and done[n].get("fingerprint") == prints[n]}
+    todo = [n for n in names if n not in results]
+
+    def finished(name: str, rows: list[dict]) -> None:
+        results[name] = rows
+        if partial is not None:
+            done[name] = {"fingerprint": prints[name], "rows": rows}
+            write_atomic(partial, json.dumps(done))
+
+    bar = tqdm(total=len(todo), desc="accuracy", unit="fn", disable=not progress)
+    if jobs <= 1 or len(todo) <= 1:
+        for n in todo:
+            finished(*_measure_job(n))
+            bar.update()
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            futures = [pool.submit(_measure_job, n) for n in todo]
+            for fut in concurrent.futures.as_completed(futures):
+                finished(*fut.result())
+                bar.update()
+    bar.close()
+    rows = [r for n in names for r in results[n]]
+    torch = peers._torch()
+    return {
+        "rows": rows,
+        "flagged": [[r["name"], r["dtype"], w] for r in rows if (w := worse_than_torch(r))],
+        "runtime_s": round(time.perf_counter() - start, 2),
+        "reused": len(names) - len(todo),
+        "jobs": jobs,
+        "numpy": np.__version__,
+        "torch": None if torch is None else torch.__version__,
+    }
+
+
+def _label(which: str) -> str:
+    return "f" if which == "f" else "f'"
+
+
+def jsonable(obj: object) -> object:
+    """``obj`` with non-finite floats as the strings "inf", "-inf", "nan" (strict JSON has none)."""
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    return obj
+
+
+def _fmt_ulp(cell: dict | None) -> str:
+    if cell is None:
+        return "—"
+    u = cell["ulp"]
+    if not np.isfinite(u):
+        return "inf"
+    return f"{u:.2f}" if u < 10 else f"{u:.3g}"
+
+
+def markdown(result: dict, command: str = "actlab accuracy") -> str:
+    """The table as Markdown (used for docs/accuracy.md)."""
+    lines = [
+        "# Accuracy of the catalogue against mpmath",
+        "",
+        f"Generated by `{command}` (runtime {result['runtime_s']:.0f} s with {result['jobs']} processes; "
+        f"NumPy {result['numpy']}, PyTorch {result['torch'] or 'not installed'}).",
+        "",
+        "Max error in ulp against mpmath at 50 digits over `actlab.accuracy.grid` (elementwise: "
+        "a uniform grid on [-10, 10], every power of ten from the smallest normal to the largest "
+        "finite, the exp overflow edges, +-0, subnormals, +-inf and NaN; f' excludes the kinks, "
+        "whose value is a convention) or `actlab.accuracy.vector_rows` (vector entries: f "
+        "elementwise on rows of 2 to 1000 entries up to |x| = 800; f' = the Jacobian entries, "
+        "rows up to 100). *naive* is the tutorials' formula (`actlab.naive`; inf = it overflows "
+        "or cancels to a wrong inf/NaN/0 somewhere on the grid), *torch* is PyTorch's own function "
+        "with autograd derivatives (`actlab.peers`); — means there is none. A correctly rounded "
+        "result has error <= 0.5 ulp.",
+        "",
+        "| function | dtype | f actlab | f naive | f torch | f' actlab | f' naive | f' torch | actlab worse than torch |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in result["rows"]:
+        worse = ", ".join(_label(w) for w in worse_than_torch(r))
+        cells = [_fmt_ulp(r[w][i]) for w in ("f", "df") for i in IMPLS]
+        lines.append(f"| {r['spec']} | {r['dtype']} | " + " | ".join(cells) + f" | {worse} |")
+    lines += ["", "## Where actlab is less accurate than PyTorch", ""]
+    if not result["flagged"]:
+        lines.append("Nowhere: on every entry torch has, actlab's f and f' are at least as accurate.")
+    for name, dtype, which in result["flagged"]:
+        r = next(r for r in result["rows"] if r["name"] == name and r["dtype"] == dtype)
+        for w in which:
+            a, t = r[w]["actlab"], r[w]["torch"]
+            where = f" (worst at x = {a['at']!r})" if a.get("at") is not None else ""
+            lines.append(f"- {name} {_label(w)} {dtype}: actlab {_fmt_ulp(a)} ulp{where}, torch {_fmt_ulp(t)} ulp")
+    return "\n".join(lines) + "\n"
+
+
+def text(result: dict) -> str:
+    """The table for a terminal."""
+    head = f"{'function':24s} {'dtype':8s} " + " ".join(f"{w + ' ' + i:>11s}" for w in ("f", "f'") for i in IMPLS)
+    out = [head, "-" * len(head)]
+    for r in result["rows"]:
+        flag = "  <- worse than torch: " + ",".join(worse_than_torch(r)) if worse_than_torch(r) else ""
+        out.append(f"{r['spec']:24s} {r['dtype']:8s} " + " ".join(f"{_fmt_ulp(r[w][i]):>11s}" for w in ("f", "df")
+                                                                for i in IMPLS) + flag)
+    out.append(f"runtime {result['runtime_s']:.1f} s ({result['jobs']} processes, {result['reused']} functions reused)")
+    return "\n".join(out)
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
+    """Write a file so that readers see the old or the new content, never a partial one."""
+    import tempfile
+
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_table(result: dict, out_dir: str | os.PathLike, command: str = "actlab accuracy") -> list[str]:
+    """Write ``accuracy.md`` and ``accuracy.json`` into ``out_dir`` atomically; return the paths."""
+    import json
+
+    md = os.path.join(out_dir, "accuracy.md")
+    js = os.path.join(out_dir, "accuracy.json")
+    write_atomic(md, markdown(result, command))
+    write_atomic(js, json.dumps(jsonable({**result, "command": command}), indent=1, allow_nan=False) + "\n")
+    return [md, js]

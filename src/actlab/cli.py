@@ -32,8 +32,138 @@ def _print_catalogue(registry) -> int:
     return 0
 
 
+def _tools(sub: argparse._SubParsersAction) -> None:
+    """accuracy, plot, gallery and bench: the tools around the catalogue."""
+
+    def one_line_errors(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        # a bad argument is one line on stderr and exit status 2, like an ActlabError
+        def error(message: str) -> None:
+            print(f"{p.prog}: error: {message}", file=sys.stderr)
+            sys.exit(2)
+
+        p.error = error  # type: ignore[method-assign]
+        return p
+
+    def positive_int(text: str) -> int:
+        try:
+            value = int(float(text)) if "e" in text.lower() else int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        return value
+
+    p = one_line_errors(sub.add_parser("accuracy", help="max ulp error of f and f' vs mpmath, beside naive and torch"))
+    p.add_argument("--names", nargs="+", metavar="NAME", help="registry entries (default: all)")
+    p.add_argument("--out", default="results/accuracy", metavar="DIR", help="writes accuracy.md and accuracy.json")
+    p.add_argument("--jobs", type=positive_int, default=None, help="worker processes (default: min(2, cpus))")
+    p.set_defaults(func=_run_accuracy)
+
+    p = one_line_errors(sub.add_parser("plot", help="plot activations with their derivatives"))
+    p.add_argument("names", nargs="+", metavar="NAME", help="registry entries or specs, e.g. 'elu(alpha=0.5)'")
+    p.add_argument("--derivative", action="store_true", help="add a panel with f'")
+    p.add_argument("--second", action="store_true", help="add a panel with f''")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2",
+                   help="sweep a parameter: one curve per value (repeatable)")
+    p.add_argument("--xlim", nargs=2, type=float, default=(-5.0, 5.0), metavar=("LO", "HI"))
+    p.add_argument("--out", default="activation.png", metavar="FILE", help=".png or .svg")
+    p.set_defaults(func=_run_plot)
+
+    p = one_line_errors(sub.add_parser("gallery", help="one figure per registry entry"))
+    p.add_argument("--out", default="results/gallery", metavar="DIR")
+    p.add_argument("--names", nargs="+", metavar="NAME", help="registry entries (default: all)")
+    p.add_argument("--format", default="png", choices=["png", "svg"])
+    p.set_defaults(func=_run_gallery)
+
+    p = one_line_errors(sub.add_parser("bench", help="benchmarks (speed is measured here, never in tests)"))
+    bench_sub = p.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    b = one_line_errors(bench_sub.add_parser("kernels", help="ns/element of f and f' vs naive NumPy, torch, copy"))
+    b.add_argument("--n", type=positive_int, default=10**7, help="elements per array (default 10^7)")
+    b.add_argument("--names", nargs="+", metavar="NAME", help="registry entries (default: all elementwise)")
+    b.add_argument("--repeat", type=positive_int, default=5, help="timings per measurement; the median is kept")
+    b.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
+    b.add_argument("--out", default="results/bench", metavar="DIR", help="writes kernels.md and kernels.json")
+    b.set_defaults(func=_run_bench)
+
+
+def _run_accuracy(a: argparse.Namespace) -> int:
+    import os
+
+    from . import accuracy
+
+    jobs = a.jobs or min(2, os.cpu_count() or 1)
+    partial = os.path.join(a.out, ".accuracy.partial.json")
+    result = accuracy.table(a.names, jobs=jobs, partial=partial, progress=True)
+    print(accuracy.text(result))
+    cmd = "actlab accuracy" + (f" --names {' '.join(a.names)}" if a.names else "") + f" --out {a.out}"
+    for path in accuracy.write_table(result, a.out, command=cmd):
+        print(f"wrote {path}")
+    os.remove(partial)
+    return 0
+
+
+def _run_plot(a: argparse.Namespace) -> int:
+    from . import plots
+
+    fig = plots.plot(a.names, derivative=a.derivative, second=a.second, params=plots.parse_sweeps(a.param),
+                     xlim=tuple(a.xlim))
+    print(f"wrote {plots.save(fig, a.out)}")
+    return 0
+
+
+def _run_gallery(a: argparse.Namespace) -> int:
+    from . import plots
+
+    for path in plots.gallery(a.out, names=a.names, fmt=a.format, progress=True):
+        print(f"wrote {path}")
+    return 0
+
+
+def _run_bench(a: argparse.Namespace) -> int:
+    from . import bench
+
+    cmd = f"actlab bench kernels --n {a.n} --repeat {a.repeat}" + (f" --names {' '.join(a.names)}" if a.names else "")
+    cmd += f" --dtypes {' '.join(a.dtypes)} --out {a.out}"
+    result = bench.kernels(n=a.n, names=a.names, repeat=a.repeat, dtypes=tuple(a.dtypes), progress=True)
+    print(bench.text(result))
+    for path in bench.write(result, a.out, command=cmd):
+        print(f"wrote {path}")
+    return 0
+
+
+def _data(sub: argparse._SubParsersAction) -> None:
+    """data info / data download: the MNIST-format datasets (logic in actlab.data)."""
+    p = sub.add_parser("data", help="datasets: what is found, and downloading MNIST-format files")
+    dsub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    i = dsub.add_parser("info", help="show where the data is found, item counts and checksum status")
+    i.add_argument("--data", metavar="DIR", help="directory with the four IDX files (default: $ACTLAB_DATA, "
+                   "else the bundled data/mnist)")
+    i.set_defaults(func=_data_info)
+    d = dsub.add_parser("download", help="fetch, verify (checksum) and store the four IDX files; resumes")
+    d.add_argument("--dataset", default="mnist", help="dataset to fetch: mnist (default) or fashion-mnist")
+    d.add_argument("--mirror", metavar="URL", help="base URL the file names are appended to")
+    d.add_argument("--dir", metavar="DIR", help="target directory (default: $ACTLAB_DATA/DATASET, "
+                   "else data/DATASET in the repository)")
+    d.set_defaults(func=_data_download)
+
+
+def _data_info(a: argparse.Namespace) -> int:
+    from . import data
+
+    print(data.info(a.data))
+    return 0
+
+
+def _data_download(a: argparse.Namespace) -> int:
+    from . import data
+
+    for f in data.download(a.dataset, mirror=a.mirror, directory=a.dir):
+        print(f"{f.status:10s} {f.path}  ({f.identity[0]} {f.identity[1]}, {f.identity[2].replace('_', ' ')} ok)")
+    return 0
+
+
 # Each concern adds its subcommands here, in its own function.
-SECTIONS: list[Callable[[argparse._SubParsersAction], None]] = [_catalogue]
+SECTIONS: list[Callable[[argparse._SubParsersAction], None]] = [_catalogue, _tools, _data]
 
 
 def build_parser() -> argparse.ArgumentParser:
