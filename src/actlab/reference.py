@@ -121,6 +121,187 @@ class _relu:
         return mpf(0)
 
 
+# The rest of the piecewise family. Derivatives are given on the open pieces (at a kink
+# the catalogue's convention is checked instead). Piecewise-linear ones have f'' = 0.
+
+
+def _zero(x, **params):
+    return mpf(0)
+
+
+def _leaky_f(x, slope):
+    return x if x >= 0 else slope * x
+
+
+def _leaky_df(x, slope):
+    return mpf(1) if x > 0 else slope
+
+
+@reference("identity")
+class _identity:
+    def f(x):
+        return x
+
+    def df(x):
+        return mpf(1)
+
+    d2f = _zero
+
+
+@reference("step")
+class _step:
+    def f(x):
+        return mpf(1) if x > 0 else mpf(0)
+
+    df = _zero
+    d2f = _zero
+
+
+@reference("relu6")
+class _relu6:
+    def f(x):
+        return min(max(x, mpf(0)), mpf(6))
+
+    def df(x):
+        return mpf(1) if 0 < x < 6 else mpf(0)
+
+    d2f = _zero
+
+
+@reference("leaky_relu")
+class _leaky_relu:
+    f = _leaky_f
+    df = _leaky_df
+    d2f = _zero
+
+
+@reference("prelu")
+class _prelu:
+    f = _leaky_f
+    df = _leaky_df
+    d2f = _zero
+
+
+@reference("rrelu")
+class _rrelu:
+    def f(x, lower, upper):
+        return _leaky_f(x, (lower + upper) / 2)
+
+    def df(x, lower, upper):
+        return _leaky_df(x, (lower + upper) / 2)
+
+    d2f = _zero
+
+
+@reference("threshold")
+class _threshold:
+    def f(x, threshold, value):
+        return x if x > threshold else value
+
+    def df(x, threshold, value):
+        return mpf(1) if x > threshold else mpf(0)
+
+    d2f = _zero
+
+
+@reference("thresholded_relu")
+class _thresholded_relu:
+    def f(x, theta):
+        return x if x > theta else mpf(0)
+
+    def df(x, theta):
+        return mpf(1) if x > theta else mpf(0)
+
+    d2f = _zero
+
+
+@reference("hard_tanh")
+class _hard_tanh:
+    def f(x, min_val, max_val):
+        return min(max(x, min_val), max_val)
+
+    def df(x, min_val, max_val):
+        return mpf(1) if min_val < x < max_val else mpf(0)
+
+    d2f = _zero
+
+
+@reference("hard_sigmoid")
+class _hard_sigmoid:
+    def f(x):
+        return min(max(x + 3, mpf(0)), mpf(6)) / 6
+
+    def df(x):
+        return mpf(1) / 6 if -3 < x < 3 else mpf(0)
+
+    d2f = _zero
+
+
+@reference("hard_silu")
+class _hard_silu:
+    def f(x):
+        return x * min(max(x + 3, mpf(0)), mpf(6)) / 6
+
+    def df(x):
+        if x <= -3:
+            return mpf(0)
+        return (2 * x + 3) / 6 if x < 3 else mpf(1)
+
+    def d2f(x):
+        return mpf(1) / 3 if -3 < x < 3 else mpf(0)
+
+
+@reference("hard_shrink")
+class _hard_shrink:
+    def f(x, lambd):
+        return x if abs(x) > lambd else mpf(0)
+
+    def df(x, lambd):
+        return mpf(1) if abs(x) > lambd else mpf(0)
+
+    d2f = _zero
+
+
+@reference("soft_shrink")
+class _soft_shrink:
+    def f(x, lambd):
+        if x > lambd:
+            return x - lambd
+        return x + lambd if x < -lambd else mpf(0)
+
+    def df(x, lambd):
+        return mpf(1) if abs(x) > lambd else mpf(0)
+
+    d2f = _zero
+
+
+@reference("sparse_sigmoid")
+class _sparse_sigmoid:
+    def f(x):
+        if x <= -1:
+            return mpf(0)
+        return (x + 1) / 2 if x < 1 else mpf(1)
+
+    def df(x):
+        return mpf(1) / 2 if -1 < x < 1 else mpf(0)
+
+    d2f = _zero
+
+
+@reference("sparse_plus")
+class _sparse_plus:
+    def f(x):
+        if x <= -1:
+            return mpf(0)
+        return (x + 1) ** 2 / 4 if x < 1 else x
+
+    def df(x):
+        return _sparse_sigmoid.f(x)
+
+    def d2f(x):
+        return _sparse_sigmoid.df(x)
+
+
 # ---- smooth family ----------------------------------------------------------------------
 
 
@@ -136,7 +317,292 @@ class _sigmoid:
         return _sig(x) * _sig(-x) * (_sig(-x) - _sig(x))
 
 
+def _sech2(x: mpf) -> mpf:
+    return 1 / mpmath.cosh(x) ** 2
+
+
+@reference("log_sigmoid")
+class _log_sigmoid:
+    def f(x):
+        return -mpmath.log1p(exp(-x))
+
+    def df(x):
+        return _sig(-x)
+
+    def d2f(x):
+        return -_sig(x) * _sig(-x)
+
+
+@reference("tanh")
+class _tanh:
+    def f(x):
+        return tanh(x)
+
+    def df(x):
+        return _sech2(x)
+
+    def d2f(x):
+        return -2 * tanh(x) * _sech2(x)
+
+
+@reference("tanh_shrink")
+class _tanh_shrink:
+    def f(x):
+        # x - tanh x ~ x^3/3 cancels 2*log10(1/|x|) digits; evaluate() adds only half of them.
+        extra = max(0, -int(mpmath.floor(mpmath.log10(abs(x))))) if x != 0 else 0
+        with mp.extradps(2 * extra + 10):
+            return x - tanh(x)
+
+    def df(x):
+        return tanh(x) ** 2
+
+    def d2f(x):
+        return 2 * tanh(x) * _sech2(x)
+
+
+@reference("softsign")
+class _softsign:
+    def f(x):
+        return x / (1 + abs(x))
+
+    def df(x):
+        return 1 / (1 + abs(x)) ** 2
+
+    def d2f(x):
+        return -2 * mpmath.sign(x) / (1 + abs(x)) ** 3
+
+
+@reference("arctan")
+class _arctan:
+    def f(x):
+        return mpmath.atan(x)
+
+    def df(x):
+        return 1 / (1 + x**2)
+
+    def d2f(x):
+        return -2 * x / (1 + x**2) ** 2
+
+
+@reference("softplus")
+class _softplus:
+    def f(x, beta):
+        return mpmath.log1p(exp(beta * x)) / beta
+
+    def df(x, beta):
+        return _sig(beta * x)
+
+    def d2f(x, beta):
+        return beta * _sig(beta * x) * _sig(-beta * x)
+
+
+def _elu(x: mpf, scale: mpf, alpha: mpf, input_scale: mpf) -> mpf:
+    return scale * x if x > 0 else scale * alpha * mpmath.expm1(x * input_scale)
+
+
+@reference("elu")
+class _elu_ref:
+    def f(x, alpha):
+        return _elu(x, 1, alpha, 1)
+
+    def df(x, alpha):
+        return mpf(1) if x > 0 else alpha * exp(x)
+
+    def d2f(x, alpha):  # 0 at x = 0, as torch's double backward
+        return mpf(0) if x >= 0 else alpha * exp(x)
+
+
+SELU_ALPHA = mpf("1.6732632423543772848170429916717")
+SELU_SCALE = mpf("1.0507009873554804934193349852946")
+
+
+@reference("selu")
+class _selu:
+    def f(x):
+        return _elu(x, SELU_SCALE, SELU_ALPHA, 1)
+
+    def df(x):
+        return SELU_SCALE if x > 0 else SELU_SCALE * SELU_ALPHA * exp(x)
+
+    def d2f(x):
+        return mpf(0) if x >= 0 else SELU_SCALE * SELU_ALPHA * exp(x)
+
+
+@reference("celu")
+class _celu:
+    def f(x, alpha):
+        return _elu(x, 1, alpha, 1 / alpha)
+
+    def df(x, alpha):
+        return mpf(1) if x > 0 else exp(x / alpha)
+
+    def d2f(x, alpha):  # 0 at x = 0, as torch's double backward
+        return mpf(0) if x >= 0 else exp(x / alpha) / alpha
+
+
+@reference("exponential")
+class _exponential:
+    def f(x):
+        return exp(x)
+
+    def df(x):
+        return exp(x)
+
+    def d2f(x):
+        return exp(x)
+
+
+@reference("log1mexp")
+class _log1mexp:
+    # Domain x > 0: NaN below 0 and the one-sided limits at 0.
+    def f(x):
+        if x < 0:
+            return mpmath.nan
+        if x == 0:
+            return -mpmath.inf
+        return mpmath.log1p(-exp(-x))  # log(1 - e^-x) would round 1 - e^-x to 1 for x > 115
+
+    def df(x):
+        if x < 0:
+            return mpmath.nan
+        return mpmath.inf if x == 0 else 1 / mpmath.expm1(x)
+
+    def d2f(x):
+        if x < 0:
+            return mpmath.nan
+        return -mpmath.inf if x == 0 else -exp(-x) / mpmath.expm1(-x) ** 2
+
+
+@reference("squareplus")
+class _squareplus:
+    # For x < 0, x + sqrt(x^2 + b) cancels all digits at x = -1e308: use b/(2(sqrt(x^2 + b) - x)).
+    def f(x, b):
+        h = sqrt(x**2 + b)
+        return (x + h) / 2 if x >= 0 else b / (2 * (h - x))
+
+    def df(x, b):
+        return _squareplus.f(x, b) / sqrt(x**2 + b)  # = (1 + x/h)/2 without its cancellation
+
+    def d2f(x, b):
+        return b / (2 * sqrt(x**2 + b) ** 3)
+
+
+@reference("bent_identity")
+class _bent_identity:
+    def f(x):
+        return (sqrt(x**2 + 1) - 1) / 2 + x
+
+    def df(x):
+        return 1 + x / (2 * sqrt(x**2 + 1))
+
+    def d2f(x):
+        return 1 / (2 * sqrt(x**2 + 1) ** 3)
+
+
+@reference("sinusoid")
+class _sinusoid:
+    def f(x):
+        return mpmath.sin(x)
+
+    def df(x):
+        return mpmath.cos(x)
+
+    def d2f(x):
+        return -mpmath.sin(x)
+
+
+@reference("gaussian")
+class _gaussian:
+    def f(x):
+        return exp(-(x**2))
+
+    def df(x):
+        return -2 * x * exp(-(x**2))
+
+    def d2f(x):
+        return (4 * x**2 - 2) * exp(-(x**2))
+
+
 # ---- gated family -----------------------------------------------------------------------
+
+
+def _ncdf(x: mpf) -> mpf:
+    return erfc(-x / sqrt(2)) / 2  # erfc, not 1 + erf: no cancellation for x << 0
+
+
+def _npdf(x: mpf) -> mpf:
+    return exp(-x * x / 2) / sqrt(2 * pi)
+
+
+@reference("gelu")
+class _gelu:
+    def f(x):
+        return x * _ncdf(x)
+
+    def df(x):
+        return _ncdf(x) + x * _npdf(x)
+
+    def d2f(x):
+        return _npdf(x) * (2 - x * x)
+
+
+_GELU_TANH_C = sqrt(2 / pi)
+
+
+def _gelu_tanh_v(x: mpf) -> tuple[mpf, mpf, mpf]:
+    """v = 2 sqrt(2/pi) (x + 0.044715 x^3) and its first two derivatives: (1 + tanh(v/2))/2 = sigma(v)."""
+    a = mpf("0.044715")
+    c = 2 * _GELU_TANH_C
+    return c * (x + a * x**3), c * (1 + 3 * a * x * x), c * 6 * a * x
+
+
+@reference("gelu_tanh")
+class _gelu_tanh:
+    def f(x):
+        return x * _sig(_gelu_tanh_v(x)[0])
+
+    def df(x):
+        v, v1, _ = _gelu_tanh_v(x)
+        return _sig(v) + x * _sig(v) * _sig(-v) * v1
+
+    def d2f(x):
+        v, v1, v2 = _gelu_tanh_v(x)
+        s, t = _sig(v), _sig(-v)
+        return s * t * (2 * v1 + x * v2 + x * v1 * v1 * (t - s))
+
+
+@reference("silu")
+class _silu:
+    def f(x, beta=mpf(1)):
+        return x * _sig(beta * x)
+
+    def df(x, beta=mpf(1)):
+        s, t = _sig(beta * x), _sig(-beta * x)
+        return s + beta * x * s * t
+
+    def d2f(x, beta=mpf(1)):
+        s, t = _sig(beta * x), _sig(-beta * x)
+        return beta * s * t * (2 + beta * x * (t - s))
+
+
+def _softplus(x: mpf) -> mpf:
+    return mpmath.log1p(exp(x)) if x < 0 else x + mpmath.log1p(exp(-x))
+
+
+@reference("mish")
+class _mish:
+    def f(x):
+        return x * tanh(_softplus(x))
+
+    def df(x):
+        sp = _softplus(x)
+        return tanh(sp) + x * mpmath.sech(sp) ** 2 * _sig(x)  # sech^2, not 1 - tanh^2 (cancels)
+
+    def d2f(x):
+        sp = _softplus(x)
+        t, s, sech2 = tanh(sp), _sig(x), mpmath.sech(sp) ** 2
+        # d/dx [t + x sech2 s] with t' = sech2 s, sech2' = -2 t sech2 s, s' = s (1 - s)
+        return 2 * sech2 * s + x * sech2 * s * (_sig(-x) - 2 * t * s)
 
 
 # ---- vector family ----------------------------------------------------------------------
