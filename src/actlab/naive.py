@@ -196,11 +196,11 @@ class _relu6:
 
 @naive("prelu")
 class _prelu:
-    def f(x, alpha=0.25):
-        return np.where(x > 0, x, alpha * x)
+    def f(x, slope=0.25):
+        return np.where(x > 0, x, slope * x)
 
-    def df(x, alpha=0.25):
-        return np.where(x > 0, 1, alpha).astype(x.dtype)
+    def df(x, slope=0.25):
+        return np.where(x > 0, 1, slope).astype(x.dtype)
 
 
 @naive("rrelu")
@@ -307,11 +307,11 @@ class _mish:
 
 @naive("softplus")
 class _softplus:
-    def f(x):
-        return np.log(1 + np.exp(x))
+    def f(x, beta=1.0):
+        return np.log(1 + np.exp(beta * x)) / beta
 
-    def df(x):
-        return _sigmoid(x)
+    def df(x, beta=1.0):
+        return _sigmoid(beta * x)
 
 
 @naive("softsign")
@@ -388,11 +388,13 @@ class _exponential:
 
 @naive("log1mexp")
 class _log1mexp:
+    """log(1 - e^{-x}) for x > 0."""
+
     def f(x):
-        return np.log(1 - np.exp(x))
+        return np.log(1 - np.exp(-x))
 
     def df(x):
-        return -np.exp(x) / (1 - np.exp(x))
+        return np.exp(-x) / (1 - np.exp(-x))
 
 
 @naive("arctan")

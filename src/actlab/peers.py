@@ -93,7 +93,7 @@ def _table() -> dict[str, Peer]:
     add("relu6", F.relu6, "F.relu6", lambda t, o: torch.clamp(t, 0, 6, out=o))
     add("leaky_relu", lambda t, slope=0.01: F.leaky_relu(t, slope), "F.leaky_relu",
         lambda t, o, slope=0.01: nn.leaky_relu(t, slope, out=o))
-    add("prelu", lambda t, alpha=0.25: F.prelu(t, torch.tensor([alpha], dtype=t.dtype)), "F.prelu")
+    add("prelu", lambda t, slope=0.25: F.prelu(t, torch.tensor([slope], dtype=t.dtype)), "F.prelu")
     add("rrelu", lambda t, lower=1 / 8, upper=1 / 3: F.rrelu(t, lower, upper, training=False),
         "F.rrelu(training=False)")
     add("threshold", lambda t, threshold=0.0, value=0.0: F.threshold(t, threshold, value), "F.threshold",
@@ -107,7 +107,8 @@ def _table() -> dict[str, Peer]:
     add("silu", F.silu, "F.silu", lambda t, o: nn.silu(t, out=o))
     add("hard_silu", F.hardswish, "F.hardswish", lambda t, o: nn.hardswish(t, out=o))
     add("mish", F.mish, "F.mish", lambda t, o: nn.mish(t, out=o))
-    add("softplus", F.softplus, "F.softplus", lambda t, o: nn.softplus(t, out=o))
+    add("softplus", lambda t, beta=1.0: F.softplus(t, beta), "F.softplus",
+        lambda t, o, beta=1.0: nn.softplus(t, beta, 20.0, out=o))
     add("softsign", F.softsign, "F.softsign")
     add("tanh_shrink", F.tanhshrink, "F.tanhshrink")
     add("hard_shrink", lambda t, lambd=0.5: F.hardshrink(t, lambd), "F.hardshrink",
