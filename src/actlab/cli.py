@@ -162,8 +162,83 @@ def _data_download(a: argparse.Namespace) -> int:
     return 0
 
 
+def _experiments(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("experiments", help="list the experiments (one per claim of the tutorials)")
+    p.set_defaults(func=_list_experiments)
+
+    def sizes(q: argparse.ArgumentParser) -> None:
+        g = q.add_mutually_exclusive_group()
+        g.add_argument("--quick", dest="size", action="store_const", const="quick", help="smallest size (CI)")
+        g.add_argument("--full", dest="size", action="store_const", const="full", help="largest size")
+        q.set_defaults(size="default")
+        q.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+        q.add_argument("--cache", default=None, help="SQLite cache of finished cells (default: .actlab-cache/)")
+
+    p = sub.add_parser("run", help="run one experiment and print its verdict")
+    p.add_argument("name", help="experiment name (see 'actlab experiments')")
+    sizes(p)
+    p.add_argument("--seeds", type=int, default=None, help="number of seeds (0 .. N-1)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
+    p.add_argument("--out", default=None, help="write result.json and the figures (PNG) into this directory")
+    p.set_defaults(func=_run_experiment)
+
+    p = sub.add_parser("report", help="run every experiment and write the claims report (HTML + Markdown)")
+    sizes(p)
+    p.add_argument("--out", default="report", help="output directory (default: report/)")
+    p.set_defaults(func=_report)
+
+
+def _list_experiments(a: argparse.Namespace) -> int:
+    from . import experiments as E
+
+    for n in E.names():
+        e = E.get(n)
+        print(f"{e.number:3d}  {n:24s} ({e.tutorial})  {e.claim}")
+    return 0
+
+
+def _runner(a: argparse.Namespace):
+    from .runner import Runner, default_cache_path
+
+    return Runner(a.cache or default_cache_path(), workers=a.workers)
+
+
+def _run_experiment(a: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from . import experiments as E
+
+    cfg = E.make_config(a.name, a.size, a.seeds, E.parse_sets(a.set))  # validates before any work
+    with _runner(a) as runner:
+        res = E.run(a.name, a.size, runner=runner, config=cfg)
+    print(f"{a.name}: {res.verdict.verdict}\n  key: {res.verdict.key}\n  {res.verdict.reasoning}")
+    print(f"  ({res.cells['computed']} cells computed, {res.cells['cached']} from the cache, {res.seconds:.1f} s)")
+    if a.out:
+        from .report import _write
+
+        out = Path(a.out)
+        d = res.to_dict()
+        for f in res.outcome.figures:
+            _write(out / f"{a.name}_{f.name}.png", f.png)
+        _write(out / f"{a.name}.json", json.dumps(d))
+        print(f"  wrote {out / (a.name + '.json')} and {len(res.outcome.figures)} figure(s)")
+    return 0
+
+
+def _report(a: argparse.Namespace) -> int:
+    from . import report
+
+    with _runner(a) as runner:
+        res = report.build(a.out, a.size, runner=runner)
+    for r in res["results"]:
+        print(f"{r.experiment:24s} {r.verdict.verdict:24s} {r.verdict.key}")
+    print(f"wrote {res['paths']['html']} and {res['paths']['markdown']} in {res['seconds']:.1f} s")
+    return 0
+
+
 # Each concern adds its subcommands here, in its own function.
-SECTIONS: list[Callable[[argparse._SubParsersAction], None]] = [_catalogue, _tools, _data]
+SECTIONS: list[Callable[[argparse._SubParsersAction], None]] = [_catalogue, _tools, _data, _experiments]
 
 
 def build_parser() -> argparse.ArgumentParser:
