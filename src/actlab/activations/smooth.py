@@ -1,16 +1,91 @@
 """Smooth squashing and exponential-type activations: the sigmoid and tanh family, the
-softplus family and the exponential linear units."""
+softplus family, the exponential linear units and a few smooth curiosities.
+
+Every kernel here is exact to a few ulp for *every* float, including the tails where the
+textbook formula breaks: 1/(1 + e^{-x}) overflows inside e^{-x}, 1 - tanh(x)^2 and
+σ(1 - σ) round to 0 long before the true value does, log(1 + e^x) overflows and then
+loses e^x entirely for x < -37, x^2 overflows at |x| > 1.3e154 in float64. The comments
+at each kernel say which trap it avoids and how.
+
+Float32 input: single-ufunc kernels (tanh, arctan, sin, exp, expm1 with a multiply)
+compute in float32; kernels that chain several rounding steps compute in float64 and
+round once (:func:`_wide`), which costs one conversion each way but keeps them at
+<= 1 ulp.
+"""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from scipy import special
 
-from ..registry import activation
+from ..registry import Param, activation
 
 inf = math.inf
+LN2 = math.log(2.0)
+
+# SELU's constants (Klambauer et al. 2017), as in PyTorch's source.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+SELU_SCALE_ALPHA = 1.7580993408473768599402175208123  # their product, correctly rounded
+
+
+def _wide(kernel):
+    """Run a float64 kernel for float32 input and round the result once into ``out``."""
+
+    @functools.wraps(kernel)
+    def run(x, out, **params):
+        if x.dtype == np.float64:
+            return kernel(x, out, **params)
+        wide = np.empty(x.shape, np.float64)
+        kernel(x.astype(np.float64), wide, **params)
+        with np.errstate(over="ignore"):  # a float64 result beyond float32's range is inf there too
+            np.copyto(out, wide, casting="same_kind")
+        return out
+
+    return run
+
+
+# ---- shared building blocks ----------------------------------------------------------------
+
+# Below this x, σ(x) = e^x / (1 + e^x) equals e^x to within half an ulp in float64 (e^-40 <
+# 2^-57), so e^x is used: expit computes 1/(1 + e^{-x}), whose e^{-x} overflows at x < -709.8
+# (float64) or -89.4 (float32) and flushes a subnormal result to 0.
+_SIG_TAIL = -40.0
+
+
+def _sigmoid(x, out):
+    special.expit(x, out=out)
+    return np.exp(x, out=out, where=x < _SIG_TAIL)
+
+
+def _dsigmoid(x, out):
+    # σ'(x) = e/(1 + e)^2 with e = e^{-|x|} <= 1: nothing overflows, and the tails keep
+    # their true size e^{-|x|} (σ(1 - σ) gives 0 once σ rounds to 1).
+    np.abs(x, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    t = out + 1.0
+    np.multiply(t, t, out=t)
+    return np.divide(out, t, out=out)
+
+
+def _dtanh(x, out):
+    # tanh'(x) = sech^2 x = 4q/(1 + q)^2 with q = e^{-2|x|}: 1 - tanh^2 rounds to 0 for
+    # |x| > 19 while the true value is 4e^{-2|x|}; 1/cosh^2 overflows in cosh^2.
+    np.abs(x, out=out)
+    with np.errstate(over="ignore"):  # -2|x| = -inf for |x| > 9e307 gives exp = 0, the limit
+        np.multiply(out, -2.0, out=out)
+    np.exp(out, out=out)
+    t = out + 1.0
+    np.multiply(t, t, out=t)
+    np.divide(out, t, out=out)
+    return np.multiply(out, 4.0, out=out)
+
+
+# ---- sigmoid family ------------------------------------------------------------------------
 
 
 @activation(
@@ -27,25 +102,838 @@ inf = math.inf
 class sigmoid:
     r"""Logistic sigmoid, :math:`\sigma(x) = 1/(1 + e^{-x})`.
 
-    f is SciPy's ``expit`` (no overflow for any x). f'(x) = σ(x)σ(-x), not σ(1-σ): the
-    latter rounds to 0 once σ(x) rounds to 1 (x > 37 in float64, > 17 in float32) while
-    the true value is about e^{-x}. f''(x) = -σ'(x) tanh(x/2), which avoids the
-    cancellation in 1 - 2σ(x) near 0. Limits: f(-inf) = 0, f(inf) = 1, f'(±inf) = 0.
+    f is SciPy's ``expit`` for x >= -40 and e^x below: expit evaluates 1/(1 + e^{-x}),
+    whose e^{-x} overflows for x < -709.8 (float64) or -89.4 (float32) and so flushes
+    results that are still representable subnormals to 0; for x < -40, σ(x) = e^x to within
+    half an ulp. f'(x) = e/(1 + e)^2 with e = e^{-|x|}, not σ(1-σ): the latter rounds to 0
+    once σ(x) rounds to 1 (x > 37 in float64, > 17 in float32) while the true value is
+    about e^{-x}. f''(x) = -σ'(x) tanh(x/2), which avoids the cancellation in 1 - 2σ(x)
+    near 0. Limits: f(-inf) = 0, f(inf) = 1, f'(±inf) = f''(±inf) = 0. PyTorch, Keras and
+    JAX agree on the function (torch's gain is 1).
 
     >>> import actlab
     >>> actlab.get("sigmoid")([0.0, 40.0])
     array([0.5, 1. ])
     >>> float(actlab.get("sigmoid").df(40.0))  # σ(1-σ) would give 0.0
     4.248354255291589e-18
+    >>> float(actlab.get("sigmoid")(-720.0))  # expit gives 0.0
+    2.3e-313
     """
 
     def f(x, out):
-        return special.expit(x, out=out)
+        return _sigmoid(x, out)
 
     def df(x, out):
-        special.expit(x, out=out)
-        return np.multiply(out, special.expit(-x), out=out)
+        return _dsigmoid(x, out)
 
     def d2f(x, out):
-        sigmoid.df_kernel(x, out)
-        return np.multiply(out, -np.tanh(x / 2), out=out)
+        _dsigmoid(x, out)
+        t = np.multiply(x, 0.5)
+        np.tanh(t, out=t)
+        np.negative(t, out=t)
+        return np.multiply(out, t, out=out)
+
+
+@activation(
+    "log_sigmoid",
+    formula=r"\log \sigma(x) = -\log(1 + e^{-x})",
+    smoothness="Cinf",
+    monotonic=True,
+    zero_centred=False,
+    range=(-inf, 0.0),
+    family="sigmoid",
+)
+class log_sigmoid:
+    r"""Log-sigmoid, :math:`f(x) = \log\sigma(x) = -\log(1 + e^{-x}) = -\mathrm{softplus}(-x)`.
+
+    f is SciPy's ``log_expit`` (x - log1p(e^x) for x < 0, -log1p(e^{-x}) otherwise); the
+    naive log(1/(1 + e^{-x})) overflows for x < -709.8 and gives log(0) = -inf for
+    x < -745 in float64, and rounds to 0 for x > 37 while the true value is -e^{-x}.
+    f'(x) = σ(-x), f''(x) = -σ'(x), both without overflow (see sigmoid). Limits:
+    f(-inf) = -inf, f(inf) = 0, f'(-inf) = 1, f'(inf) = 0. Same in PyTorch, Keras, JAX.
+
+    >>> import actlab
+    >>> actlab.get("log_sigmoid")([-1000.0, 0.0, 40.0])
+    array([-1.00000000e+03, -6.93147181e-01, -4.24835426e-18])
+    """
+
+    def f(x, out):
+        return special.log_expit(x, out=out)
+
+    def df(x, out):
+        return _sigmoid(np.negative(x), out)
+
+    def d2f(x, out):
+        _dsigmoid(x, out)
+        return np.negative(out, out=out)
+
+
+# ---- tanh family ---------------------------------------------------------------------------
+
+
+@activation(
+    "tanh",
+    formula=r"\tanh x = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}",
+    smoothness="Cinf",
+    monotonic=True,
+    zero_centred=True,
+    range=(-1.0, 1.0),
+    gain=5.0 / 3.0,
+    family="tanh",
+)
+class tanh:
+    r"""Hyperbolic tangent, :math:`\tanh x = 2\sigma(2x) - 1`.
+
+    f is NumPy's ``tanh`` (the textbook quotient of exponentials overflows to inf/inf =
+    NaN for |x| > 355). f'(x) = sech^2 x, computed as 4q/(1 + q)^2 with q = e^{-2|x|}:
+    the common 1 - tanh^2 x rounds to 0 for |x| > 19 (float64) while the true value is
+    4e^{-2|x|}. f''(x) = -2 tanh(x) sech^2(x). Limits: f(±inf) = ±1, f'(±inf) =
+    f''(±inf) = 0. Gain 5/3 as ``torch.nn.init.calculate_gain('tanh')``.
+
+    >>> import actlab
+    >>> actlab.get("tanh")([-1.0, 0.0, 1.0])
+    array([-0.76159416,  0.        ,  0.76159416])
+    >>> float(actlab.get("tanh").df(20.0))  # 1 - tanh^2 gives 0.0
+    1.6993417021166355e-17
+    """
+
+    def f(x, out):
+        return np.tanh(x, out=out)
+
+    @_wide
+    def df(x, out):
+        return _dtanh(x, out)
+
+    @_wide
+    def d2f(x, out):
+        _dtanh(x, out)
+        t = np.tanh(x)
+        np.multiply(t, -2.0, out=t)
+        return np.multiply(out, t, out=out)
+
+
+# Taylor coefficients of x cosh x - sinh x = sum_k 2k/(2k+1)! x^(2k+1), k = 1..13, all
+# positive: at |x| <= 1.5 the sum has no cancellation and the 13th term is < 1e-18 of the first.
+_TS_COEF = [2.0 * k / math.factorial(2 * k + 1) for k in range(1, 14)]
+_TS_SERIES = 1.5
+
+
+@activation(
+    "tanh_shrink",
+    formula=r"x - \tanh x",
+    smoothness="Cinf",
+    monotonic=True,
+    zero_centred=True,
+    family="tanh",
+)
+class tanh_shrink:
+    r"""Tanh-shrink, :math:`f(x) = x - \tanh x` (PyTorch's ``Tanhshrink``).
+
+    The plain difference cancels near 0, where f(x) ~ x^3/3: it loses about
+    log2(3/x^2) bits, all of them for |x| < 1e-8 in float64 (where it returns 0 or
+    garbage instead of x^3/3). Here, for |x| < 1.5, f(x) = (x cosh x - sinh x)/cosh x
+    with the numerator summed from its Taylor series, whose terms 2k x^(2k+1)/(2k+1)! are
+    all of one sign (no cancellation); beyond, x - tanh x loses at most one bit.
+    f'(x) = tanh^2 x and f''(x) = 2 tanh(x) sech^2(x) are exact forms (1 - sech^2 would
+    cancel again). Limits: f(±inf) = ±inf, f'(±inf) = 1, f''(±inf) = 0.
+
+    >>> import actlab
+    >>> float(actlab.get("tanh_shrink")(1e-5))  # x - tanh(x) gives 3.3333e-16 ± 3e-21
+    3.3333333333333331e-16
+    """
+
+    @_wide
+    def f(x, out):
+        np.tanh(x, out=out)
+        np.subtract(x, out, out=out)
+        small = np.abs(x) < _TS_SERIES
+        if small.any():
+            xs = x[small]
+            z = xs * xs
+            s = np.full_like(xs, _TS_COEF[-1])
+            for c in reversed(_TS_COEF[:-1]):
+                s *= z
+                s += c
+            s *= z * xs
+            s /= np.cosh(xs)
+            out[small] = s
+        return out
+
+    def df(x, out):
+        np.tanh(x, out=out)
+        return np.multiply(out, out, out=out)
+
+    @_wide
+    def d2f(x, out):
+        _dtanh(x, out)
+        t = np.tanh(x)
+        np.multiply(t, 2.0, out=t)
+        return np.multiply(out, t, out=out)
+
+
+@activation(
+    "softsign",
+    formula=r"\frac{x}{1 + |x|}",
+    smoothness="C1",
+    monotonic=True,
+    zero_centred=True,
+    range=(-1.0, 1.0),
+    family="tanh",
+)
+class softsign:
+    r"""Softsign, :math:`f(x) = x/(1 + |x|)`.
+
+    f'(x) = 1/(1 + |x|)^2 is computed as (1/(1 + |x|))^2, so that it underflows gently
+    instead of overflowing in the square for |x| > 1.3e154. f''(x) = -2 sign(x)/(1 + |x|)^3
+    jumps at 0 (f is C1, not C2); d2f(0) = 0, the mean of the one-sided values. Limits:
+    f(±inf) = ±1 (the formula gives inf/inf = NaN there), f'(±inf) = f''(±inf) = 0.
+    Same in PyTorch, Keras and JAX.
+
+    >>> import actlab
+    >>> actlab.get("softsign")([-1.0, 0.0, 3.0, float("inf")])
+    array([-0.5 ,  0.  ,  0.75,  1.  ])
+    """
+
+    def f(x, out):
+        np.abs(x, out=out)
+        np.add(out, 1.0, out=out)
+        with np.errstate(invalid="ignore"):  # inf/inf, replaced by the limit below
+            np.divide(x, out, out=out)
+        return np.sign(x, out=out, where=np.isinf(x))
+
+    def df(x, out):
+        np.abs(x, out=out)
+        np.add(out, 1.0, out=out)
+        np.reciprocal(out, out=out)
+        return np.multiply(out, out, out=out)
+
+    def d2f(x, out):
+        np.abs(x, out=out)
+        np.add(out, 1.0, out=out)
+        np.reciprocal(out, out=out)
+        r = np.multiply(out, out)
+        np.multiply(out, r, out=out)
+        np.sign(x, out=r)
+        np.multiply(r, -2.0, out=r)
+        return np.multiply(out, r, out=out)
+
+
+# Beyond this |x|, 1 + x^2 = x^2 (to < 0.1 ulp) and the derivatives of arctan use r = 1/x,
+# whose powers underflow gently (x^2 overflows for |x| > 1.3e154 and (1 + x^2)^-2 underflows
+# into the subnormals early: at 1e77 in float64, at 1e10 in float32).
+_ATAN_TAIL = {np.dtype(np.float32): 1e5, np.dtype(np.float64): 1e10}
+
+
+@activation(
+    "arctan",
+    formula=r"\arctan x",
+    smoothness="Cinf",
+    monotonic=True,
+    zero_centred=True,
+    range=(-math.pi / 2, math.pi / 2),
+    family="tanh",
+)
+class arctan:
+    r"""Arctangent, :math:`f(x) = \arctan x`, :math:`f'(x) = 1/(1 + x^2)`,
+    :math:`f''(x) = -2x/(1 + x^2)^2`.
+
+    For |x| > 1e10 the derivatives are evaluated as 1/x^2 and -2/x^3 through r = 1/x
+    (exact there to < 1e-20 relative): 1 + x^2 overflows for |x| > 1.3e154 and
+    (1 + x^2)^2 already at 1e77, which would flush representable results to 0. Limits:
+    f(±inf) = ±π/2, f'(±inf) = f''(±inf) = 0. (Keras, JAX and PyTorch have no arctan
+    activation; the tutorials list it.)
+
+    >>> import actlab
+    >>> actlab.get("arctan").df([0.0, 1.0, 1e200])
+    array([1.e+000, 5.e-001, 1.e-400])
+    """
+
+    def f(x, out):
+        return np.arctan(x, out=out)
+
+    def df(x, out):
+        with np.errstate(over="ignore"):  # x^2 = inf only where the tail below takes over
+            np.multiply(x, x, out=out)
+        np.add(out, 1.0, out=out)
+        np.reciprocal(out, out=out)
+        tail = np.abs(x) > _ATAN_TAIL[x.dtype]
+        if tail.any():
+            r = 1.0 / x[tail]
+            out[tail] = r * r
+        return out
+
+    def d2f(x, out):
+        arctan.df_kernel(x, out)
+        np.multiply(out, out, out=out)
+        with np.errstate(invalid="ignore"):  # 0 * inf at x = ±inf, replaced in the tail
+            np.multiply(out, x, out=out)
+        np.multiply(out, -2.0, out=out)
+        tail = np.abs(x) > _ATAN_TAIL[x.dtype]
+        if tail.any():
+            r = 1.0 / x[tail]
+            out[tail] = -2.0 * r * r * r
+        return out
+
+
+# ---- softplus family -----------------------------------------------------------------------
+
+
+@activation(
+    "softplus",
+    formula=r"\frac{1}{\beta}\log(1 + e^{\beta x})",
+    smoothness="Cinf",
+    monotonic=True,
+    zero_centred=False,
+    range=(0.0, inf),
+    params=(Param("beta", 1.0, 0.0, inf, low_open=True, doc="sharpness; the ReLU is the limit beta -> inf"),),
+    family="softplus",
+)
+class softplus:
+    r"""Softplus, :math:`f(x) = \frac{1}{\beta}\log(1 + e^{\beta x})` (default β = 1).
+
+    Computed as max(x, 0) + log1p(e^{-β|x|})/β, which never overflows (the naive
+    log(1 + e^x) overflows for x > 709.8 and returns 0 for x < -37 instead of e^x).
+    f'(x) = σ(βx), f''(x) = β σ'(βx) (see sigmoid). Limits: f(-inf) = 0, f(inf) = inf,
+    f'(-inf) = 0, f'(inf) = 1. PyTorch's ``Softplus(beta=1, threshold=20)`` returns x
+    itself once βx > 20, which is off by log1p(e^{-x}) ~ 2e-9 at x = 20 (about 10^7 ulp in
+    float64); actlab has no threshold and is exact for all x. Keras and JAX have no β
+    (JAX computes logaddexp(x, 0)).
+
+    >>> import actlab
+    >>> actlab.get("softplus")([-800.0, 0.0, 20.0])
+    array([0.00000000e+000, 6.93147181e-001, 2.00000000e+001])
+    >>> float(actlab.get("softplus")(20.0) - 20.0)  # torch returns exactly 20.0
+    0.0
+    >>> float(actlab.get("softplus")(-30.0))  # log(1 + e^-30)
+    9.357622968839299e-14
+    """
+
+    def f(x, out, beta):
+        np.abs(x, out=out)
+        with np.errstate(over="ignore"):  # -β|x| = -inf gives exp = 0: the limit
+            np.multiply(out, -beta, out=out)
+        np.exp(out, out=out)
+        np.log1p(out, out=out)
+        if beta != 1.0:
+            np.divide(out, beta, out=out)
+        return np.add(out, np.maximum(x, 0.0), out=out)
+
+    def df(x, out, beta):
+        if beta == 1.0:
+            return _sigmoid(x, out)
+        with np.errstate(over="ignore"):
+            bx = np.multiply(x, beta)
+        return _sigmoid(bx, out)
+
+    def d2f(x, out, beta):
+        if beta == 1.0:
+            return _dsigmoid(x, out)
+        with np.errstate(over="ignore"):
+            bx = np.multiply(x, beta)
+        _dsigmoid(bx, out)
+        return np.multiply(out, beta, out=out)
+
+
+# ---- exponential linear units --------------------------------------------------------------
+
+
+def _elu_kernels(x, out, scale, neg_scale, input_scale):
+    """scale*x for x > 0, neg_scale*expm1(input_scale*x) for x <= 0 (NaN propagates)."""
+    np.minimum(x, 0.0, out=out)  # the exp branch sees only x <= 0: no overflow for large x
+    if input_scale != 1.0:
+        with np.errstate(over="ignore"):  # x/alpha = -inf for tiny alpha gives expm1 = -1
+            np.multiply(out, input_scale, out=out)
+    np.expm1(out, out=out)
+    if neg_scale != 1.0:
+        np.multiply(out, neg_scale, out=out)
+    pos = x > 0
+    if scale == 1.0:
+        return np.copyto(out, x, where=pos) or out
+    return np.multiply(x, scale, out=out, where=pos)
+
+
+def _elu_slope(x, out, scale, neg_scale, input_scale, at_zero_neg):
+    """f' (at_zero_neg=True: x <= 0 takes the exp branch, as torch's backward) or f''."""
+    np.minimum(x, 0.0, out=out)
+    if input_scale != 1.0:
+        with np.errstate(over="ignore"):
+            np.multiply(out, input_scale, out=out)
+    np.exp(out, out=out)
+    np.multiply(out, neg_scale * input_scale, out=out)
+    pos = x > 0 if at_zero_neg else x >= 0
+    return np.copyto(out, scale, where=pos) or out
+
+
+def _elu_range(alpha):
+    return (-alpha, inf)
+
+
+@activation(
+    "elu",
+    formula=r"\begin{cases} x & x > 0 \\ \alpha (e^{x} - 1) & x \le 0 \end{cases}",
+    smoothness="C0",
+    monotonic=True,
+    zero_centred=False,
+    range=_elu_range,
+    kinks=lambda alpha: {} if alpha == 1.0 else {0.0: alpha},
+    params=(Param("alpha", 1.0, 0.0, inf, doc="the negative saturation value is -alpha"),),
+    family="elu",
+)
+class elu:
+    r"""Exponential linear unit (Clevert et al. 2015), :math:`x` for x > 0 and
+    :math:`\alpha(e^x - 1)` for x <= 0 (default α = 1).
+
+    The negative branch is α expm1(min(x, 0)): expm1 keeps full accuracy near 0 where
+    e^x - 1 cancels, and clamping to x <= 0 first means the unused exponential never
+    overflows (np.where(x > 0, x, α(e^x - 1)) evaluates e^x for every x and warns at
+    x > 709.8). f'(x) = 1 for x > 0, α e^x for x <= 0; at 0, f'(0) = α, PyTorch's
+    autograd convention (verified on torch 2.13), so for α != 1 the point 0 is a kink;
+    for α = 1 (C1) both sides agree. f''(x) = α e^x for x < 0 and 0 for x >= 0 (torch's
+    double backward also gives 0 at 0). Limits: f(-inf) = -α, f(inf) = inf. PyTorch,
+    Keras and JAX all default to α = 1.
+
+    >>> import actlab
+    >>> actlab.get("elu")([-1e-20, 0.0, 2.0])
+    array([-1.e-20,  0.e+00,  2.e+00])
+    >>> float(actlab.get("elu", alpha=0.5).df(0.0))
+    0.5
+    """
+
+    def f(x, out, alpha):
+        return _elu_kernels(x, out, 1.0, alpha, 1.0)
+
+    def df(x, out, alpha):
+        return _elu_slope(x, out, 1.0, alpha, 1.0, True)
+
+    def d2f(x, out, alpha):
+        return _elu_slope(x, out, 0.0, alpha, 1.0, False)
+
+
+@activation(
+    "selu",
+    formula=r"\lambda \begin{cases} x & x > 0 \\ \alpha (e^{x} - 1) & x \le 0 \end{cases}",
+    smoothness="C0",
+    monotonic=True,
+    zero_centred=False,
+    range=(-SELU_SCALE_ALPHA, inf),
+    kinks={0.0: SELU_SCALE_ALPHA},
+    gain=0.75,
+    family="elu",
+)
+class selu:
+    r"""Scaled ELU (Klambauer et al. 2017), :math:`\lambda x` for x > 0 and
+    :math:`\lambda\alpha(e^x - 1)` for x <= 0, with PyTorch's constants
+    λ = 1.0507009873554804934 and α = 1.6732632423543772848 (the self-normalising fixed
+    point). λα is stored correctly rounded (1.7580993408473768); torch's float64 product
+    of the two rounded constants is 1 ulp lower. Computed as for elu (expm1 on min(x, 0), no overflow). f'(0) = λα as in
+    PyTorch's autograd (so 0 is a kink: λ on the right); f''(0) = 0 as torch's double
+    backward. Limits: f(-inf) = -λα, f(inf) = inf. Gain 3/4 as
+    ``torch.nn.init.calculate_gain('selu')``; Keras and JAX use the same constants.
+
+    >>> import actlab
+    >>> actlab.get("selu")([-1.0, 1.0])
+    array([-1.11133074,  1.05070099])
+    """
+
+    @_wide
+    def f(x, out):
+        return _elu_kernels(x, out, SELU_SCALE, SELU_SCALE_ALPHA, 1.0)
+
+    @_wide
+    def df(x, out):
+        return _elu_slope(x, out, SELU_SCALE, SELU_SCALE_ALPHA, 1.0, True)
+
+    @_wide
+    def d2f(x, out):
+        return _elu_slope(x, out, 0.0, SELU_SCALE_ALPHA, 1.0, False)
+
+
+@activation(
+    "celu",
+    formula=r"\begin{cases} x & x > 0 \\ \alpha (e^{x/\alpha} - 1) & x \le 0 \end{cases}",
+    smoothness="C1",
+    monotonic=True,
+    zero_centred=False,
+    range=_elu_range,
+    params=(Param("alpha", 1.0, 0.0, inf, low_open=True, doc="the negative saturation value is -alpha"),),
+    family="elu",
+)
+class celu:
+    r"""Continuously differentiable ELU (Barron 2017), :math:`x` for x > 0 and
+    :math:`\alpha(e^{x/\alpha} - 1)` for x <= 0 (default α = 1, where it equals elu).
+
+    f'(x) = e^{x/α} for x <= 0 is 1 at 0 for every α, so f is C1 with no kink; f''
+    jumps from 1/α to 0 at 0 and d2f(0) = 0 as torch's double backward. Computed as
+    α expm1(min(x, 0)/α) (no overflow in the unused branch). Limits: f(-inf) = -α,
+    f(inf) = inf. PyTorch's ``CELU`` and JAX's ``celu`` default to α = 1.
+
+    >>> import actlab
+    >>> actlab.get("celu", alpha=2.0)([-2.0, 0.0, 1.0])
+    array([-1.26424112,  0.        ,  1.        ])
+    """
+
+    @_wide
+    def f(x, out, alpha):
+        return _elu_kernels(x, out, 1.0, alpha, 1.0 / alpha if alpha != 1.0 else 1.0)
+
+    @_wide
+    def df(x, out, alpha):
+        return _elu_slope(x, out, 1.0, alpha, 1.0 / alpha if alpha != 1.0 else 1.0, True)
+
+    @_wide
+    def d2f(x, out, alpha):
+        _elu_slope(x, out, 0.0, 1.0, 1.0 / alpha if alpha != 1.0 else 1.0, False)
+        if alpha != 1.0:
+            np.divide(out, alpha, out=out)
+        return out
+
+
+# ---- exponential and logarithmic -----------------------------------------------------------
+
+
+@activation(
+    "exponential",
+    formula=r"e^{x}",
+    smoothness="Cinf",
+    monotonic=True,
+    zero_centred=False,
+    range=(0.0, inf),
+    gain=math.exp(-1.0),  # 1/sqrt(E[e^{2Z}]) = 1/e in closed form; quadrature of e^{2z} overflows
+    family="exponential",
+)
+class exponential:
+    r"""Exponential, :math:`f(x) = f'(x) = f''(x) = e^x` (Keras's ``exponential``).
+
+    e^x overflows to inf for x > 709.78 (float64) or 88.72 (float32): that is the correctly
+    rounded value, returned without a warning. Limits: f(-inf) = 0, f(inf) = inf. The
+    gain is the derived one, 1/sqrt(E[e^{2Z}]) = 1/e for Z ~ N(0, 1), given in closed form
+    because numerical quadrature of e^{2z} overflows (no framework defines one).
+
+    >>> import actlab
+    >>> actlab.get("exponential")([0.0, 1.0, 1000.0])
+    array([1.        , 2.71828183,        inf])
+    """
+
+    def f(x, out):
+        with np.errstate(over="ignore"):
+            return np.exp(x, out=out)
+
+    def df(x, out):
+        with np.errstate(over="ignore"):
+            return np.exp(x, out=out)
+
+    def d2f(x, out):
+        with np.errstate(over="ignore"):
+            return np.exp(x, out=out)
+
+
+def _neg_expm1_neg(x, out):
+    """1 - e^{-x} = -expm1(-x)."""
+    np.negative(x, out=out)
+    np.expm1(out, out=out)
+    return np.negative(out, out=out)
+
+
+@activation(
+    "log1mexp",
+    formula=r"\log(1 - e^{-x}), \quad x > 0",
+    smoothness="Cinf",
+    monotonic=True,
+    zero_centred=False,
+    range=(-inf, 0.0),
+    kinks={0.0: inf},  # the end of the domain: f(0) = -inf, one-sided f'(0) = +inf
+    gain=0.7432223483970933,  # 1/sqrt(E[f(Z)^2 | Z > 0]), mpmath quadrature
+    family="log1mexp",
+)
+class log1mexp:
+    r"""Log-one-minus-exp, :math:`f(x) = \log(1 - e^{-x})` for x > 0 (JAX's definition).
+
+    Mächler's switch at log 2: log(-expm1(-x)) for x <= log 2 and log1p(-e^{-x}) beyond;
+    each branch is accurate where the other loses digits (the naive log(1 - e^{-x})
+    returns 0 for x > 37 instead of -e^{-x} and cancels near 0). Domain: f(0) = -inf,
+    f(inf) = 0; x < 0 (and -inf) is outside the domain and gives NaN without a warning.
+    f'(x) = 1/expm1(x) (f'(0) = inf, f'(inf) = 0) and f''(x) = -e^{-x}/(1 - e^{-x})^2
+    (f''(0) = -inf), NaN for x < 0 too. JAX's ``log1mexp`` has the same definition and
+    NaN below 0; PyTorch and Keras have none. 0 is listed in ``kinks`` (f is not
+    differentiable there) with the one-sided f'(0) = inf. The derived gain averages over
+    the domain only: 1/sqrt(E[f(Z)^2 | Z > 0]) = 0.74322 for Z ~ N(0, 1) (mpmath quadrature),
+    since E[f(Z)^2] over the whole line is undefined.
+
+    >>> import actlab
+    >>> actlab.get("log1mexp")([1e-10, 2.0, 50.0])
+    array([-2.30258509e+01, -1.45413280e-01, -1.92874985e-22])
+    """
+
+    @_wide
+    def f(x, out):
+        # log(0) = -inf at 0; below 0 (overflow, log of a negative) the result is NaN anyway
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            near = x <= LN2
+            _neg_expm1_neg(x, out)
+            np.log(out, out=out, where=near)
+            far = ~near
+            t = np.exp(-x[far])
+            out[far] = np.log1p(-t)
+            out[x < 0] = np.nan
+        return out
+
+    @_wide
+    def df(x, out):
+        # e^{-x}/(1 - e^{-x}), not 1/expm1(x): expm1 overflows at x > 709.78 while the
+        # true value e^{-x} is still a subnormal. f'(0) = 1/(+0) = +inf, the limit.
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            _neg_expm1_neg(x, out)
+            np.add(out, 0.0, out=out)  # -0.0 -> +0.0: f'(0) = +inf from either zero
+            np.divide(np.exp(np.negative(x)), out, out=out)
+        out[x < 0] = np.nan
+        return out
+
+    @_wide
+    def d2f(x, out):
+        # -e^{-x}/(1 - e^{-x})^2, in terms of e^{-x} so that nothing overflows for large x.
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            _neg_expm1_neg(x, out)
+            np.multiply(out, out, out=out)
+            e = np.exp(-np.maximum(x, 0.0))
+            np.divide(e, out, out=out)
+            np.negative(out, out=out)
+        out[x < 0] = np.nan
+        out[np.isnan(x)] = np.nan
+        return out
+
+
+# ---- algebraic smooth units ----------------------------------------------------------------
+
+
+@activation(
+    "squareplus",
+    formula=r"\frac{x + \sqrt{x^2 + b}}{2}",
+    smoothness="Cinf",
+    monotonic=True,
+    zero_centred=False,
+    range=(0.0, inf),
+    params=(Param("b", 4.0, 0.0, inf, low_open=True, doc="curvature at 0; b -> 0 gives the ReLU"),),
+    family="softplus",
+)
+class squareplus:
+    r"""Squareplus (Barron 2021), :math:`f(x) = (x + \sqrt{x^2 + b})/2`, default b = 4
+    as JAX's ``squareplus``.
+
+    With h = hypot(x, √b) (x^2 + b would overflow for |x| > 1.3e154): f = x/2 + h/2 for
+    x >= 0 and f = (b/4)/(h/2 - x/2) for x < 0, where x + h cancels (the naive form gives
+    0 for x < -1e8 instead of b/(4|x|)); the halves keep h - x from overflowing at 1e308.
+    f'(x) = f(x)/h, which equals (1 + x/h)/2 without its cancellation for x < 0;
+    f''(x) = (b/2)/h^3, evaluated as (b/2)(1/h)^3. Limits: f(-inf) = 0, f(inf) = inf,
+    f'(-inf) = 0, f'(inf) = 1.
+
+    >>> import actlab
+    >>> actlab.get("squareplus")([-1e10, 0.0, 1.0])
+    array([1.00000000e-10, 1.00000000e+00, 1.61803399e+00])
+    """
+
+    def f(x, out, b):
+        np.hypot(x, math.sqrt(b), out=out)
+        np.multiply(out, 0.5, out=out)
+        a = np.multiply(x, 0.5)
+        neg = x < 0
+        with np.errstate(invalid="ignore"):  # inf - inf at x = ±inf, the unused one of the two
+            t = np.subtract(out, a)
+            np.add(out, a, out=out)
+        return np.divide(b / 4, t, out=out, where=neg)
+
+    def df(x, out, b):
+        squareplus.f_kernel(x, out, b=b)
+        h = np.hypot(x, math.sqrt(b))
+        with np.errstate(invalid="ignore"):  # inf/inf at x = +inf
+            np.divide(out, h, out=out)
+        return np.copyto(out, 1.0, where=x == inf) or out
+
+    def d2f(x, out, b):
+        np.hypot(x, math.sqrt(b), out=out)
+        np.reciprocal(out, out=out)
+        r = np.multiply(out, out)
+        np.multiply(out, r, out=out)
+        return np.multiply(out, b / 2, out=out)
+
+
+@activation(
+    "bent_identity",
+    formula=r"\frac{\sqrt{x^2 + 1} - 1}{2} + x",
+    smoothness="Cinf",
+    monotonic=True,
+    zero_centred=False,
+    family="softplus",
+)
+class bent_identity:
+    r"""Bent identity, :math:`f(x) = (\sqrt{x^2 + 1} - 1)/2 + x`.
+
+    √(x^2 + 1) - 1 cancels near 0 (all digits for |x| < 1e-8) and x^2 overflows for
+    |x| > 1.3e154, so with h = hypot(x, 1): f(x) = x (1 + (x/2)/(h + 1)), using
+    √(x^2 + 1) - 1 = x^2/(h + 1); the factor lies in (1/2, 3/2), so nothing cancels in
+    either tail. f'(x) = 1 + (x/2)/h (in [1/2, 3/2]), f''(x) = (1/2)(1/h)^3. Limits:
+    f(±inf) = ±inf, f'(-inf) = 1/2, f'(inf) = 3/2, f''(±inf) = 0.
+
+    >>> import actlab
+    >>> actlab.get("bent_identity")([-1.0, 0.0, 1.0])
+    array([-0.79289322,  0.        ,  1.20710678])
+    """
+
+    def f(x, out):
+        np.hypot(x, 1.0, out=out)
+        np.add(out, 1.0, out=out)
+        u = np.multiply(x, 0.5)
+        with np.errstate(invalid="ignore"):  # inf/inf at x = ±inf, replaced by ±inf below
+            np.divide(u, out, out=out)
+        np.add(out, 1.0, out=out)
+        np.multiply(out, x, out=out)
+        return np.copyto(out, x, where=np.isinf(x)) or out
+
+    def df(x, out):
+        np.hypot(x, 1.0, out=out)
+        u = np.multiply(x, 0.5)
+        with np.errstate(invalid="ignore"):  # inf/inf at x = ±inf
+            np.divide(u, out, out=out)
+        np.add(out, 1.0, out=out)
+        inf_x = np.isinf(x)
+        if inf_x.any():
+            out[inf_x] = np.where(x[inf_x] > 0, 1.5, 0.5)
+        return out
+
+    def d2f(x, out):
+        np.hypot(x, 1.0, out=out)
+        np.reciprocal(out, out=out)
+        r = np.multiply(out, out)
+        np.multiply(out, r, out=out)
+        return np.multiply(out, 0.5, out=out)
+
+
+# ---- periodic and bump ---------------------------------------------------------------------
+
+
+@activation(
+    "sinusoid",
+    formula=r"\sin x",
+    smoothness="Cinf",
+    monotonic=False,
+    zero_centred=True,
+    range=(-1.0, 1.0),
+    family="sinusoid",
+)
+class sinusoid:
+    r"""Sine activation (SIREN-style), :math:`f(x) = \sin x`, f' = cos, f'' = -sin.
+
+    sin has no limit at ±inf, so f, f' and f'' return NaN there (without NumPy's
+    "invalid value" warning). Accuracy for huge |x| relies on NumPy's exact argument
+    reduction.
+
+    >>> import actlab
+    >>> actlab.get("sinusoid")([0.0, float("inf")])
+    array([ 0., nan])
+    """
+
+    def f(x, out):
+        with np.errstate(invalid="ignore"):
+            return np.sin(x, out=out)
+
+    def df(x, out):
+        with np.errstate(invalid="ignore"):
+            return np.cos(x, out=out)
+
+    def d2f(x, out):
+        with np.errstate(invalid="ignore"):
+            np.sin(x, out=out)
+        return np.negative(out, out=out)
+
+
+def _square_split(x):
+    """x^2 = hi + lo exactly (Dekker's product with Veltkamp's split; |x| < 1e150)."""
+    hi = x * x
+    c = x * 134217729.0  # 2^27 + 1
+    xh = c - (c - x)
+    xl = x - xh
+    lo = ((xh * xh - hi) + 2.0 * xh * xl) + xl * xl
+    return hi, lo
+
+
+# exp(-x^2) is a subnormal float64 from |x| = 26.6 on; scale by e^64 while multiplying by
+# the polynomial factor of the derivatives, so that only the final product rounds there.
+_G_SCALE = 64.0
+_G_UNSCALE = math.exp(-_G_SCALE)
+
+
+def _gauss(x, out, poly=None, lower=1.0):
+    """exp(-x^2) * poly(hi, lo, x), with x^2 = hi + lo split exactly where lower < |x| < 27.5.
+
+    The plain exp(-x*x) is off by x^2 * 2^-53 relative (the rounding of x^2 lands in the
+    exponent): about 370 ulp at x = 27. Beyond |x| = 27.5 the result underflows to 0.
+    """
+    with np.errstate(over="ignore"):  # x^2 = inf gives exp(-inf) = 0, the limit
+        np.multiply(x, x, out=out)
+        a = np.abs(x)
+        live = a < 27.5
+        if poly is not None:
+            p = poly(out, 0.0, x)
+        np.negative(out, out=out)
+        np.exp(out, out=out)
+        if poly is not None:
+            np.multiply(out, p, out=out, where=live)  # not 0 * inf beyond
+    sel = (a > lower) & live
+    if sel.any():
+        xs = x[sel]
+        hi, lo = _square_split(xs)
+        s = np.where(a[sel] > 20.0, _G_SCALE, 0.0)
+        e = np.exp(s - hi)
+        e -= e * lo
+        if poly is not None:
+            e *= poly(hi, lo, xs)
+        e *= np.where(s > 0, _G_UNSCALE, 1.0)
+        out[sel] = e
+    return out
+
+
+def _gauss_d1(hi, lo, x):
+    return -2.0 * x
+
+
+def _gauss_d2(hi, lo, x):
+    # 4x^2 - 2 = 2((2hi - 1) + 2lo): 2hi - 1 is exact for hi in [1/4, 1] (Sterbenz), so the
+    # zeros at ±1/√2 keep full relative accuracy.
+    return 2.0 * ((2.0 * hi - 1.0) + 2.0 * lo)
+
+
+@activation(
+    "gaussian",
+    formula=r"e^{-x^2}",
+    smoothness="Cinf",
+    monotonic=False,
+    zero_centred=False,
+    range=(0.0, 1.0),
+    family="gaussian",
+)
+class gaussian:
+    r"""Gaussian bump, :math:`f(x) = e^{-x^2}`, :math:`f'(x) = -2x e^{-x^2}`,
+    :math:`f''(x) = (4x^2 - 2) e^{-x^2}`.
+
+    The naive exp(-x**2) has two traps: x**2 overflows (with a warning) for
+    |x| > 1.3e154, and its rounding error moves the exponent, so the result is off by
+    about x^2 * 2^-53 relative, hundreds of ulp near x = 27. Here x^2 = hi + lo is split
+    exactly (Dekker) for |x| > 1 and f = e^{-hi}(1 - lo); the derivatives are scaled by
+    e^64 while multiplied by their polynomial factor so that subnormal results are rounded
+    only once. Limits: f(±inf) = f'(±inf) = f''(±inf) = 0.
+
+    >>> import actlab
+    >>> actlab.get("gaussian")([0.0, 1.0, 1e200])
+    array([1.        , 0.36787944, 0.        ])
+    """
+
+    @_wide
+    def f(x, out):
+        return _gauss(x, out)
+
+    @_wide
+    def df(x, out):
+        return _gauss(x, out, _gauss_d1)
+
+    @_wide
+    def d2f(x, out):
+        return _gauss(x, out, _gauss_d2, lower=0.5)
