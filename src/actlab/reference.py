@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -617,5 +618,85 @@ class _softmax:
         return [v / total for v in e]
 
     def jacobian(row):
+        # diag(s) - s s^T; the diagonal s_i (1 - s_i) as s_i times the sum of the others
         s = _softmax.f(row)
-        return [[s[i] * ((1 if i == j else 0) - s[j]) for j in range(len(s))] for i in range(len(s))]
+        return [[s[i] * _others(s, i) if i == j else -s[i] * s[j] for j in range(len(s))] for i in range(len(s))]
+
+
+def _others(s: list[mpf], i: int) -> mpf:
+    """1 - s_i for a probability vector s, without cancelling when s_i ~ 1."""
+    return mpmath.fsum(s[:i] + s[i + 1 :])
+
+
+@reference("log_softmax", vector=True)
+class _log_softmax:
+    def f(row):
+        # x_i - m - log(sum e^(x_k - m)), the log of a sum 1 + R written log1p(R)
+        m = max(row)
+        top = row.index(m)
+        rest = mpmath.fsum(exp(v - m) for k, v in enumerate(row) if k != top)
+        return [v - m - mpmath.log1p(rest) for v in row]
+
+    def jacobian(row):
+        s = _softmax.f(row)
+        return [[_others(s, j) if i == j else -s[j] for j in range(len(s))] for i in range(len(s))]
+
+
+@reference("softmin", vector=True)
+class _softmin:
+    def f(row):
+        return _softmax.f([-v for v in row])
+
+    def jacobian(row):
+        return [[-v for v in r] for r in _softmax.jacobian([-v for v in row])]
+
+
+@reference("glu", vector=True)
+class _glu:
+    def f(row):
+        h = len(row) // 2
+        return [a * _sig(b) for a, b in zip(row[:h], row[h:])]
+
+    def jacobian(row):
+        # d(a_i sigma(b_i))/da_i = sigma(b_i), /db_i = a_i sigma(b_i) sigma(-b_i); (n/2) x n
+        h = len(row) // 2
+        jac = [[mpf(0)] * len(row) for _ in range(h)]
+        for i in range(h):
+            a, b = row[i], row[h + i]
+            jac[i][i] = _sig(b)
+            jac[i][h + i] = a * _sig(b) * _sig(-b)
+        return jac
+
+
+def _sparsemax_support(row: list[mpf]) -> tuple[list[Fraction], Fraction, list[bool]]:
+    """Exact sparsemax: the entries as fractions, the threshold tau and the support z_i > tau.
+    Rational arithmetic, because tau is a sum of floats of any exponents divided by k."""
+    z = [Fraction(float(v)) for v in row]
+    zs = sorted(z, reverse=True)
+    k, total, cum = 0, Fraction(0), Fraction(0)
+    for j, v in enumerate(zs, start=1):
+        cum += v
+        if 1 + j * v > cum:
+            k, total = j, cum
+    tau = (total - 1) / k
+    return z, tau, [v > tau for v in z]
+
+
+def _mpf(q: Fraction) -> mpf:
+    return mpf(q.numerator) / q.denominator
+
+
+@reference("sparsemax", vector=True)
+class _sparsemax:
+    def f(row):
+        z, tau, _ = _sparsemax_support(row)
+        return [_mpf(max(v - tau, Fraction(0))) for v in z]
+
+    def jacobian(row):
+        # Martins & Astudillo (2016): diag(s) - s s^T / |S|, s the 0/1 indicator of the support S
+        _, _, inside = _sparsemax_support(row)
+        k = sum(inside)
+        return [
+            [mpf(int(i == j)) - mpf(1) / k if inside[i] and inside[j] else mpf(0) for j in range(len(row))]
+            for i in range(len(row))
+        ]

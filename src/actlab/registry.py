@@ -19,7 +19,9 @@ The numerics contract that every entry keeps, enforced here and by the test suit
 * accuracy: at most ``ULP_BOUNDS`` ulp against mpmath (see :mod:`actlab.accuracy`).
 
 Kernels receive a float32 or float64 array ``x`` and an ``out`` array of the same shape
-and dtype, write the result into ``out`` and return it.
+and dtype, write the result into ``out`` and return it. A vector entry whose output has
+another shape (glu halves its axis) defines ``out_shape(shape, axis, ...)`` in its class
+body; ``f`` then gets an ``out`` of that shape (``vjp`` keeps x's shape).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class Activation:
     d2f_kernel: Kernel | None = None
     vjp_kernel: Kernel | None = None  # vector functions only
     jacobian_kernel: Kernel | None = None  # vector functions only
+    out_shape: Callable[..., tuple[int, ...]] | None = None  # f's shape, if not x's (vector functions)
     range_: Callable[..., tuple[float, float]] | tuple[float, float] = (-inf, inf)
     kinks_: Callable[..., Mapping[float, float]] | Mapping[float, float] = field(default_factory=dict)
     gain_: Callable[..., float] | float | None = None
@@ -128,16 +131,19 @@ def _as_float(x: Any) -> tuple[np.ndarray, np.dtype]:
     raise ActlabError(f"actlab activations take real arrays (float16/32/64, int or bool). Got dtype {dt} instead.")
 
 
-def _apply(kernel: Kernel, x: Any, out: np.ndarray | None, *args: Any, **params: float) -> Any:
+def _apply(
+    kernel: Kernel, x: Any, out: np.ndarray | None, *args: Any, out_shape: tuple[int, ...] | None = None, **params: float
+) -> Any:
     a, result_dtype = _as_float(x)
+    shape = a.shape if out_shape is None else out_shape
     if out is not None:
-        if not isinstance(out, np.ndarray) or out.shape != a.shape or out.dtype != result_dtype:
+        if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != result_dtype:
             raise ActlabError(
-                f"The 'out' argument must be an ndarray of shape {a.shape} and dtype {result_dtype}. "
+                f"The 'out' argument must be an ndarray of shape {shape} and dtype {result_dtype}. "
                 f"Got {type(out).__name__} {getattr(out, 'shape', '')} {getattr(out, 'dtype', '')} instead."
             )
     if out is None or out.dtype != a.dtype:
-        buf = np.empty_like(a)
+        buf = np.empty(shape, dtype=a.dtype)
     else:
         buf = out
     res = kernel(a, buf, *args, **params)
@@ -180,7 +186,10 @@ class Bound:
 
     def f(self, x: Any, out: np.ndarray | None = None, **kw: Any) -> Any:
         """The activation value f(x)."""
-        return _apply(self.definition.f_kernel, x, out, **kw, **self.params)
+        d = self.definition
+        # a vector kernel whose output differs in shape from x (glu halves its axis) declares it
+        shape = None if d.out_shape is None else d.out_shape(np.shape(x), **kw, **self.params)
+        return _apply(d.f_kernel, x, out, out_shape=shape, **kw, **self.params)
 
     def df(self, x: Any, out: np.ndarray | None = None) -> Any:
         """The first derivative f'(x) (elementwise functions)."""
@@ -209,7 +218,7 @@ class Bound:
         return _apply(functools.partial(d.vjp_kernel, v=v.astype(a.dtype, copy=False)), x, out, **kw, **self.params)
 
     def jacobian(self, x: Any, axis: int = -1) -> np.ndarray:
-        """The full Jacobian of a vector function along ``axis``: shape (..., n, n), last two axes (out, in)."""
+        """The full Jacobian of a vector function along ``axis``: shape (..., m, n), last two axes (out, in)."""
         d = self.definition
         if d.jacobian_kernel is None:
             raise ActlabError(f"{self.name} is elementwise: its Jacobian is diag(df(x)).")
@@ -308,6 +317,7 @@ def activation(
             d2f_kernel=body.get("d2f"),
             vjp_kernel=body.get("vjp"),
             jacobian_kernel=body.get("jacobian"),
+            out_shape=body.get("out_shape"),
             range_=range,
             kinks_={} if kinks is None else kinks,
             gain_=gain,

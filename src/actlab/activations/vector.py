@@ -1,20 +1,171 @@
 """Vector activations: functions of a whole axis (softmax and relatives, GLU, sparsemax).
 
-Their kernels take ``axis``; instead of ``df`` they define ``vjp`` (the vector-Jacobian
-product, what backpropagation needs) and ``jacobian`` (the full matrix, shape (..., n, n)
-with the last two axes (output, input)).
+Their kernels take ``axis`` (default -1); instead of ``df`` they define ``vjp`` (the
+vector-Jacobian product vᵀJ, what backpropagation needs, computed without forming J) and
+``jacobian`` (the full matrix, shape (..., m, n) with the last two axes (output, input)).
+
+The metadata of the elementwise entries means, for a function of a vector:
+
+* ``monotonic``: order-preserving along the axis, x_i <= x_j implies f(x)_i <= f(x)_j
+  (equivalently here: each output is non-decreasing in its own input);
+* ``zero_centred``: f is odd, f(-x) = -f(x). No entry below is.
+
+Accuracy (checked against mpmath on :func:`actlab.accuracy.vector_rows`, rows of up to
+1000 entries): f and every Jacobian entry within 4 ulp, float32 and float64. Float32
+(and float16) rows are computed in float64 and rounded once. Float64 rows carry the
+rounding error of ``x - max`` along exactly (an error-free transformation, TwoSum) since
+exp turns an absolute error δ in its argument into a relative error δ: for a row with
+entries 30 apart, ``x - max`` rounds by up to 2^-48 and the naive result is off by 50-100 ulp.
+Rows are processed in blocks of about 2^16 entries, so the temporaries stay in cache.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
+from ..errors import ActlabError
 from ..registry import activation
 
 inf = math.inf
 
+_BLOCK = 1 << 16  # entries per block of rows: the float64 temporaries then fit in L2
+
+
+# ---- shared machinery ---------------------------------------------------------------------
+
+
+def _axis(ndim: int, axis: object, owner: str) -> int:
+    """``axis`` as a non-negative int, or a clear error."""
+    if ndim == 0:
+        raise ActlabError(f"{owner} is a function of a vector: it needs an array with at least one axis. Got a scalar.")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+        raise ActlabError(
+            f"The 'axis' argument of {owner} must be an int in the range [{-ndim}, {ndim - 1}] for an array "
+            f"with {ndim} axes. Got {axis!r} instead."
+        )
+    return int(axis) % ndim
+
+
+def _rowwise(owner: str, out: np.ndarray, axis: object, fn: Callable[..., np.ndarray], *arrays: np.ndarray,
+             block: int = _BLOCK) -> np.ndarray:
+    """Apply ``fn`` to 2-D blocks of rows (the ``axis`` of each array made the last one) and
+    write its result (rows along the last axis, any float dtype) into ``out``."""
+    ax = _axis(arrays[0].ndim, axis, owner)
+    rows = [np.moveaxis(a, ax, -1) for a in arrays]
+    flat = [r.reshape(-1, r.shape[-1]) for r in rows]
+    om = np.moveaxis(out, ax, -1)
+    direct = om.flags.c_contiguous
+    o2 = om.reshape(-1, om.shape[-1]) if direct else np.empty((flat[0].shape[0], om.shape[-1]), out.dtype)
+    if o2.size:
+        step = max(1, block // max(1, flat[0].shape[1]))
+        for i in range(0, o2.shape[0], step):
+            o2[i : i + step] = fn(*(f[i : i + step] for f in flat))
+    if not direct:
+        om[...] = o2.reshape(om.shape)
+    return out
+
+
+def _last(x: np.ndarray, axis: object, owner: str) -> np.ndarray:
+    """``x`` with ``axis`` moved last, as float64 (the Jacobians are computed in float64 for float32)."""
+    return np.moveaxis(x, _axis(x.ndim, axis, owner), -1).astype(np.float64, copy=False)
+
+
+def _two_sum(a, b):
+    """s + t = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
+    s = a + b
+    bp = s - a
+    return s, (a - (s - bp)) + (b - bp)
+
+
+# Float64 rows are exponentiated in x87 extended precision (64-bit significand) where the
+# platform's long double has it: NumPy's float64 exp is off by up to 0.65 ulp, which with the
+# sum and the division leaves softmax at 2.7 ulp and products s_i s_j in the Jacobian at 4.6 ulp
+# (rows of 100-1000 entries); extended precision brings both to ~0.5 ulp. It costs a scalar
+# (non-SIMD) exp; elsewhere float64 is used with the TwoSum correction alone.
+_WIDE = np.longdouble if np.finfo(np.longdouble).nmant >= 63 else np.float64
+
+
+def _exp_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """For a 2-D block (rows along the last axis): ``d + lo = x - max`` exactly (lo is None
+    for float32 input, whose differences are exact in float64) and ``e = exp(x - max)`` in
+    the working precision (float64 for float32 rows, ``_WIDE`` for float64 rows), with the
+    row limits of the docstrings: a row whose max is +-inf gets d = 0 at its max entries and
+    -inf elsewhere."""
+    m = np.max(x, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf rows are replaced below
+        if x.dtype == np.float32:
+            d = x.astype(np.float64)
+            d -= m  # exact: float32 values differ by a float64 (to 2^-53 relative, harmless)
+            lo = None
+        else:
+            d = x - m
+            bp = d - x
+            lo = (x - (d - bp)) - (m + bp)  # TwoSum of x and -m
+            lo[np.isnan(lo)] = 0.0  # where d = -inf (an entry at -inf, or x - m below -max): e = 0 there
+    inf_rows = np.isinf(m[:, 0])
+    if inf_rows.any():
+        d[inf_rows] = np.where(x[inf_rows] == m[inf_rows], 0.0, -inf)
+        if lo is not None:
+            lo[inf_rows] = 0.0
+    if lo is None:
+        e = np.exp(d)
+    else:
+        e = np.exp(d.astype(_WIDE))
+        e += e * lo  # exp(d + lo) = exp(d)(1 + lo + O(lo^2)), |lo| <= 2^-53 |d|
+    return e, d, lo
+
+
+def _softmax_rows(x: np.ndarray) -> np.ndarray:
+    e, _, _ = _exp_rows(x)
+    e /= np.sum(e, axis=-1, keepdims=True)  # the sum is >= 1 (the max entry gives exactly 1)
+    return e
+
+
+def _log_softmax_rows(x: np.ndarray) -> np.ndarray:
+    e, d, lo = _exp_rows(x)
+    # log sum exp(x - m) = log1p(R), R the sum without one max entry: no cancellation when R << 1
+    np.put_along_axis(e, np.argmax(x, axis=-1)[:, None], 0.0, axis=-1)
+    d = d - np.log1p(np.sum(e, axis=-1, keepdims=True))  # both terms <= 0: no cancellation
+    if lo is not None:
+        d += lo
+    return d
+
+
+def _softmax_and_others(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """softmax s of rows (last axis, any leading axes) and 1 - s computed as the sum of the
+    other entries (1 - s cancels when s ~ 1)."""
+    shape = x.shape
+    x2 = x.reshape(-1, shape[-1]) if x.size else x.reshape(0, shape[-1])
+    e, _, _ = _exp_rows(x2)
+    total = np.sum(e, axis=-1, keepdims=True)
+    others = np.broadcast_to(e[:, None, :], (*e.shape, e.shape[-1])).copy()
+    idx = np.arange(e.shape[-1])
+    others[:, idx, idx] = 0.0
+    return (e / total).reshape(shape), (np.sum(others, axis=-1) / total).reshape(shape)
+
+
+def _softmax_jacobian(x: np.ndarray) -> np.ndarray:
+    """diag(s) - s sᵀ with the diagonal s_i (1 - s_i) computed as s_i * (sum of the others)."""
+    s, others = _softmax_and_others(x)
+    jac = -s[..., :, None] * s[..., None, :]
+    idx = np.arange(x.shape[-1])
+    jac[..., idx, idx] = s * others
+    return jac
+
+
+def _log_softmax_jacobian(x: np.ndarray) -> np.ndarray:
+    """I - 1 sᵀ with the diagonal 1 - s_j computed as the sum of the others."""
+    s, others = _softmax_and_others(x)
+    jac = np.repeat(-s[..., None, :], x.shape[-1], axis=-2)
+    idx = np.arange(x.shape[-1])
+    jac[..., idx, idx] = others
+    return jac
+
+
+# ---- softmax family -----------------------------------------------------------------------
 
 @activation(
     "softmax",
@@ -26,40 +177,367 @@ inf = math.inf
     family="softmax",
 )
 class softmax:
-    r"""Softmax along ``axis`` (default -1), :math:`e^{x_i} / \sum_k e^{x_k}`.
+    r"""Softmax along ``axis`` (default -1), :math:`e^{x_i} / \sum_k e^{x_k}`: a probability vector.
 
-    The maximum of the row is subtracted first, so no entry overflows (the naive formula
-    gives inf/inf = NaN from x = 88.7 in float32 and 709.8 in float64). Limits: entries at
-    +inf share the mass equally and every finite entry gets 0; a row of -inf only is
-    uniform (the limit of equal entries); a NaN anywhere makes the row NaN.
+    The row max m is subtracted first; the rounding error of x - m is carried exactly
+    (float64) or avoided by computing in float64 (float32), because exp amplifies it: the
+    tutorial's exp(x - max) / sum is off by up to 56-94 ulp on rows of 1000 entries.
+    The sum includes the max entry's exact 1, so it is never 0.
 
-    The VJP is s ⊙ (v - <s, v>) and the Jacobian diag(s) - s sᵀ.
+    Monotonic here means order-preserving (x_i <= x_j gives s_i <= s_j); not odd.
+
+    VJP: s ⊙ (v - <s, v>). Jacobian diag(s) - s sᵀ, its diagonal s_i(1 - s_i) computed as
+    s_i times the sum of the other entries (1 - s_i cancels when s_i ~ 1).
+
+    PyTorch: torch.softmax (same values to rounding on finite rows).
+
+    Limits (no RuntimeWarning for any input): entries at +inf share the mass equally and
+    every other entry gets 0; entries at -inf get 0; a row of -inf only is uniform, 1/n
+    (the limit of n equal entries, as softmax is shift-invariant; PyTorch and
+    scipy.special.softmax return NaN there, as they do for any row holding +inf); a NaN
+    anywhere makes the whole row NaN. The naive e^x / sum e^x overflows to inf/inf = NaN
+    from x = 88.7 in float32 and 709.8 in float64; subtracting the row max avoids that.
 
     >>> import actlab
     >>> actlab.get("softmax")([1000.0, 1000.0])
     array([0.5, 0.5])
+    >>> actlab.get("softmax")([[0.0, -np.inf], [np.inf, 1.0]])
+    array([[1., 0.],
+           [1., 0.]])
     """
 
     def f(x, out, axis=-1):
-        m = np.max(x, axis=axis, keepdims=True)
-        infinite = np.isinf(m)
-        if infinite.any():
-            # rows whose max is ±inf: ties at the max share the mass (see the docstring)
-            z = np.where(x == m, 0.0, -inf).astype(x.dtype)
-            np.subtract(x, np.where(infinite, 0, m).astype(x.dtype), out=out)
-            np.copyto(out, z, where=np.broadcast_to(infinite, x.shape))
-        else:
-            np.subtract(x, m, out=out)
-        np.exp(out, out=out)
-        out /= np.sum(out, axis=axis, keepdims=True)
-        return out
+        return _rowwise("softmax", out, axis, _softmax_rows, x)
 
     def vjp(x, out, v, axis=-1):
-        s = softmax.f_kernel(x, out, axis=axis)
-        dot = np.sum(s * v, axis=axis, keepdims=True)
-        return np.multiply(s, v - dot, out=out)
+        def rows(x, v):
+            s = _softmax_rows(x)
+            return s * (v - np.sum(s * v, axis=-1, keepdims=True))
+
+        return _rowwise("softmax", out, axis, rows, x, v)
 
     def jacobian(x, axis=-1):
-        x = np.moveaxis(x, axis, -1)
-        s = softmax.f_kernel(x, np.empty_like(x))
-        return np.einsum("...i,ij->...ij", s, np.eye(s.shape[-1], dtype=s.dtype)) - s[..., :, None] * s[..., None, :]
+        return _softmax_jacobian(_last(x, axis, "softmax"))
+
+
+@activation(
+    "log_softmax",
+    formula=r"\mathrm{log\_softmax}(x)_i = (x_i - m) - \log\sum_k e^{x_k - m},\ m = \max_j x_j",
+    smoothness="Cinf",
+    monotonic=True,
+    zero_centred=False,
+    range=(-inf, 0.0),
+    family="softmax",
+)
+class log_softmax:
+    r"""Log of softmax along ``axis`` (default -1): :math:`x_i - \log\sum_k e^{x_k}`, what a
+    cross-entropy loss needs (log of a softmax that underflowed to 0 would be -inf).
+
+    Computed as (x_i - m) - log1p(R), R the sum of e^{x_k - m} over all entries but one
+    max entry: both terms are <= 0, so nothing cancels, and the max entry's value -log1p(R)
+    stays accurate when the row is dominated (log(1 + R) would round R away).
+
+    Limits follow softmax: log_softmax of an entry at -inf (in a row with a larger entry)
+    is -inf; with k entries at +inf those get -log k and the rest -inf; a row of -inf only
+    gives -log n at every entry (log of the uniform softmax; PyTorch gives NaN); NaN
+    anywhere makes the row NaN. No RuntimeWarning for any input.
+
+    Monotonic means order-preserving; not odd. VJP: v - s·sum(v); Jacobian I - 1 sᵀ
+    (its diagonal 1 - s_j computed as the sum of the other entries of s).
+
+    PyTorch: torch.log_softmax.
+
+    >>> import actlab
+    >>> actlab.get("log_softmax")([0.0, -800.0])  # log(softmax) would give -inf; -0.: -e^-800 rounded
+    array([  -0., -800.])
+    >>> actlab.get("log_softmax")([1.0, 1.0, -np.inf])
+    array([-0.69314718, -0.69314718,        -inf])
+    """
+
+    def f(x, out, axis=-1):
+        return _rowwise("log_softmax", out, axis, _log_softmax_rows, x)
+
+    def vjp(x, out, v, axis=-1):
+        def rows(x, v):
+            return v - _softmax_rows(x) * np.sum(v, axis=-1, keepdims=True)
+
+        return _rowwise("log_softmax", out, axis, rows, x, v)
+
+    def jacobian(x, axis=-1):
+        return _log_softmax_jacobian(_last(x, axis, "log_softmax"))
+
+
+@activation(
+    "softmin",
+    formula=r"\mathrm{softmin}(x) = \mathrm{softmax}(-x)",
+    smoothness="Cinf",
+    monotonic=False,
+    zero_centred=False,
+    range=(0.0, 1.0),
+    family="softmax",
+)
+class softmin:
+    r"""Softmin along ``axis`` (default -1): softmax(-x), the mass goes to the smallest entries.
+
+    Negation is exact, so it has softmax's accuracy and limits with the signs swapped:
+    entries at -inf share the mass, a row of +inf only is uniform, NaN makes the row NaN.
+    Not monotonic (order-reversing), not odd. Jacobian -J_softmax(-x); VJP
+    -s ⊙ (v - <s, v>) with s = softmin(x).
+
+    PyTorch: torch.nn.functional.softmin.
+
+    >>> import actlab
+    >>> actlab.get("softmin")([0.0, np.log(3.0)])
+    array([0.75, 0.25])
+    """
+
+    def f(x, out, axis=-1):
+        return _rowwise("softmin", out, axis, lambda x: _softmax_rows(-x), x)
+
+    def vjp(x, out, v, axis=-1):
+        def rows(x, v):
+            s = _softmax_rows(-x)
+            return s * (np.sum(s * v, axis=-1, keepdims=True) - v)
+
+        return _rowwise("softmin", out, axis, rows, x, v)
+
+    def jacobian(x, axis=-1):
+        return -_softmax_jacobian(-_last(x, axis, "softmin"))
+
+
+# ---- GLU ----------------------------------------------------------------------------------
+
+
+def _sigmoid_parts(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """sigma(b) and sigma'(b) = sigma(b) sigma(-b) in float64, from t = e^-|b| <= 1 (no overflow,
+    no cancellation): sigma(|b|) = 1/(1 + t), sigma(-|b|) = t/(1 + t), sigma' = t/(1 + t)^2."""
+    t = np.exp(-np.abs(b))
+    u = 1.0 + t
+    sig = np.where(b >= 0, 1.0, t) / u
+    return sig, t / (u * u)
+
+
+def _glu_halves(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = x.astype(np.float64, copy=False)
+    h = x.shape[-1] // 2
+    return x[..., :h], x[..., h:]
+
+
+@activation(
+    "glu",
+    formula=r"\mathrm{glu}(x) = a \odot \sigma(b),\ x = [a, b] \text{ split in halves along the axis}",
+    smoothness="Cinf",
+    monotonic=False,
+    zero_centred=False,
+    family="glu",
+)
+class glu:
+    r"""Gated linear unit (Dauphin et al. 2017) along ``axis`` (default -1), as PyTorch's
+    F.glu: the axis (of even length n) is split into halves a, b and the result a ⊙ σ(b)
+    has n/2 entries along it. Jacobian (..., n/2, n): [diag σ(b) | diag a σ(b) σ(-b)].
+
+    σ(b) = 1/(1 + t), t = e^{-|b|} for b >= 0 and t/(1 + t) below, so nothing overflows
+    and σ(b) σ(-b) = t/(1 + t)^2 does not cancel. Limits: b = +inf passes a, b = -inf gives
+    0 unless a = +-inf, where a·σ(b) has no limit and gives NaN (as in PyTorch); NaN
+    propagates to its output entry. An odd length raises ActlabError (PyTorch: RuntimeError).
+
+    Not monotonic (an output decreases in b where a < 0; the halves mix), not odd.
+
+    >>> import actlab
+    >>> actlab.get("glu")([2.0, -1.0, 0.0, np.inf])
+    array([ 1., -1.])
+    """
+
+    def out_shape(shape, axis=-1):
+        ax = _axis(len(shape), axis, "glu")
+        if shape[ax] % 2:
+            raise ActlabError(
+                f"glu splits its axis into two halves, so the axis needs an even length. "
+                f"Got length {shape[ax]} along axis {axis} instead."
+            )
+        return tuple(n // 2 if i == ax else n for i, n in enumerate(shape))
+
+    def f(x, out, axis=-1):
+        def rows(x):
+            a, b = _glu_halves(x)
+            with np.errstate(invalid="ignore"):  # inf * 0 = NaN: no limit (docstring)
+                return a * _sigmoid_parts(b)[0]
+
+        return _rowwise("glu", out, axis, rows, x)
+
+    def vjp(x, out, v, axis=-1):
+        expected = glu.out_shape(x.shape, axis)  # also the even-length check
+        if v.shape != expected:
+            raise ActlabError(f"The cotangent v of glu must have the shape of glu(x), {expected}. Got {v.shape} instead.")
+
+        def rows(x, v):
+            a, b = _glu_halves(x)
+            sig, dsig = _sigmoid_parts(b)
+            with np.errstate(invalid="ignore"):
+                return np.concatenate([v * sig, v * a * dsig], axis=-1)
+
+        return _rowwise("glu", out, axis, rows, x, v)
+
+    def jacobian(x, axis=-1):
+        glu.out_shape(x.shape, axis)
+        a, b = _glu_halves(_last(x, axis, "glu"))
+        sig, dsig = _sigmoid_parts(b)
+        h = a.shape[-1]
+        jac = np.zeros((*a.shape, 2 * h))
+        idx = np.arange(h)
+        jac[..., idx, idx] = sig
+        with np.errstate(invalid="ignore"):
+            jac[..., idx, h + idx] = a * dsig
+        return jac
+
+
+# ---- sparsemax ----------------------------------------------------------------------------
+
+
+def _fast_two_sum(a, b):
+    """s + t = a + b exactly, for |a| >= |b| (or a = 0)."""
+    s = a + b
+    return s, b - (s - a)
+
+
+def _dd_times_int(h, lo, k):
+    """(h + lo)·k as a normalised double-double, k an integer below 2^26: each 26-bit half of
+    h times k is exact (Dekker's split)."""
+    c = 134217729.0 * h  # 2^27 + 1; |h| <= 2 here, so no overflow
+    hh = c - (c - h)
+    s, t = _fast_two_sum(k * hh, k * (h - hh))
+    return s, t + k * lo
+
+
+def _dd_sub(ah, al, bh, bl):
+    """(ah + al) - (bh + bl) as a double-double, relative error <= 3·2^-106 even when it
+    cancels (Joldes, Muller & Popescu 2017, AccurateDWPlusDW)."""
+    s, t = _two_sum(ah, -bh)
+    u, v = _two_sum(al, -bl)
+    s, t = _fast_two_sum(s, t + u)
+    return _fast_two_sum(s, t + v)
+
+
+def _sparsemax_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """p = sparsemax of each row of a 2-D block (float64), the support mask and its size k.
+
+    With y = x - max (kept exactly as the double-double yh + yl) sorted decreasingly, entry j
+    (1-based) is in the support iff N_j = j·y_(j) - A_j > 0 with A_j = sum_{i<=j} y_(i) - 1;
+    k is the last such j and p_i = max(k·y_i - A_k, 0)/k. N is evaluated in double-double
+    arithmetic, so the support is decided exactly (barring a 2^-100 relative tie) and
+    p_i = (x_i - tau) keeps its accuracy when x_i is just above tau.
+    """
+    z = x.astype(np.float64, copy=False)
+    rows, n = z.shape
+    m = np.max(z, axis=-1, keepdims=True)
+    bad = ~np.isfinite(m[:, 0])  # a NaN, or a max at +-inf: set below
+    with np.errstate(invalid="ignore", over="ignore"):
+        yh = z - m
+        bp = yh - z
+        yl = (z - (yh - bp)) - (m + bp)
+    # entries below max - 1 never enter the support: clipping them to -2 keeps them out and
+    # removes -inf, overflowed differences and NaN rows from the arithmetic
+    far = ~(yh > -2.0)
+    far[bad] = True
+    yh[far], yl[far] = -2.0, 0.0
+    yh[bad, 0] = 0.0  # the clipped bad rows get one max entry so the loop below stays finite
+    if yl.any():
+        order = np.argsort(-yh, axis=-1, kind="stable")
+        sh, sl = np.take_along_axis(yh, order, axis=-1), np.take_along_axis(yl, order, axis=-1)
+    else:
+        sh, sl = -np.sort(-yh, axis=-1), yl
+    ah, al = np.full(rows, -1.0), np.zeros(rows)
+    k, akh, akl = np.zeros(rows), np.zeros(rows), np.zeros(rows)
+    for j in range(n):
+        ah, e = _two_sum(ah, sh[:, j])
+        ah, al = _fast_two_sum(ah, al + e + sl[:, j])
+        nh, _ = _dd_sub(*_dd_times_int(sh[:, j], sl[:, j], j + 1), ah, al)
+        inside = nh > 0
+        if not inside.any():
+            break  # the condition holds for j <= k and fails for every j > k
+        k[inside], akh[inside], akl[inside] = j + 1, ah[inside], al[inside]
+    k, akh, akl = k[:, None], akh[:, None], akl[:, None]
+    nh, _ = _dd_sub(*_dd_times_int(yh, yl, k), akh, akl)
+    mask = nh > 0
+    p = np.where(mask, nh, 0.0) / k
+    if bad.any():
+        # +-inf max: the entries at the max share the mass (the limit of equal entries running
+        # off to +-inf; a row of -inf is uniform); NaN anywhere: NaN row
+        # (k = NaN and a full mask make the VJP and the Jacobian of a NaN row NaN as well)
+        nan_rows = np.isnan(m[:, 0])
+        top = (z[bad] == m[bad]) | nan_rows[bad, None]
+        mask[bad] = top
+        k[bad, 0] = np.where(nan_rows[bad], np.nan, np.sum(top, axis=-1))
+        p[bad] = top / k[bad]
+    return p, mask, k
+
+
+@activation(
+    "sparsemax",
+    formula=r"\mathrm{sparsemax}(x) = \arg\min_{p \in \Delta} \lVert p - x \rVert^2 = \max(x - \tau, 0),"
+    r"\ \sum_i \max(x_i - \tau, 0) = 1",
+    smoothness="C0",
+    monotonic=True,
+    zero_centred=False,
+    range=(0.0, 1.0),
+    family="sparsemax",
+)
+class sparsemax:
+    r"""Sparsemax along ``axis`` (default -1; Martins & Astudillo 2016): the Euclidean
+    projection of x onto the probability simplex, max(x - τ, 0) with the threshold τ making
+    the entries sum to 1. Unlike softmax it gives exact zeros.
+
+    With x sorted decreasingly, the support is the first k entries, k the largest j with
+    1 + j x_(j) > sum_{i<=j} x_(i), and τ = (sum_{i<=k} x_(i) - 1)/k. Traps handled: the
+    support may be a single entry (p = 1 exactly even for x ~ 1e20, where the naive
+    x - (x - 1) gives 0) and ties (equal entries enter or leave the support together; an
+    entry exactly at τ is outside, p = 0). τ is never rounded before use: p_i = (k·y_i - A)/k
+    is formed in double-double arithmetic from y = x - max, so an entry just above τ keeps
+    its relative accuracy and the support is decided exactly.
+
+    Piecewise linear, continuous (C0): the Jacobian diag(s) - s sᵀ/|S|, s the 0/1 indicator
+    of the support S, i.e. δ_ij - 1/k on S×S and 0 elsewhere, jumps where the support
+    changes (an entry crosses τ; there the smaller support, entries > τ only, is used).
+    VJP: s ⊙ (v - sum_S v / k).
+
+    Limits: entries at +inf share the mass equally (the rest 0); a row of -inf only is
+    uniform (shift invariance, as for softmax); -inf entries get 0; NaN makes the row NaN;
+    no RuntimeWarning for any input. Monotonic means order-preserving; not odd.
+
+    Peers: not in PyTorch core; the entmax package (entmax.sparsemax) and TensorFlow Addons
+    (tfa.activations.sparsemax) implement it with a sort and a float cumsum, so τ carries
+    the cumsum's rounding.
+
+    >>> import actlab
+    >>> actlab.get("sparsemax")([1.0, 0.5, -1.0])
+    array([0.75, 0.25, 0.  ])
+    >>> actlab.get("sparsemax")([1e20, 0.0])
+    array([1., 0.])
+    """
+
+    def f(x, out, axis=-1):
+        return _rowwise("sparsemax", out, axis, lambda x: _sparsemax_rows(x)[0], x, block=1 << 20)
+
+    def vjp(x, out, v, axis=-1):
+        def rows(x, v):
+            _, mask, k = _sparsemax_rows(x)
+            v = np.where(mask, v, 0.0)
+            return np.where(mask, v - np.sum(v, axis=-1, keepdims=True) / k, 0.0)
+
+        return _rowwise("sparsemax", out, axis, rows, x, v, block=1 << 20)
+
+    def jacobian(x, axis=-1):
+        xl = _last(x, axis, "sparsemax")
+        n = xl.shape[-1]
+        _, mask, k = _sparsemax_rows(xl.reshape(-1, n))
+        mask = mask.reshape(xl.shape)
+        k = k.reshape((*xl.shape[:-1], 1, 1))
+        both = mask[..., :, None] & mask[..., None, :]
+        jac = np.where(both, -1.0 / k, 0.0)
+        idx = np.arange(n)
+        jac[..., idx, idx] = np.where(mask, (k[..., 0] - 1.0) / k[..., 0], 0.0)
+        return jac
+
+
+# The entries' docstrings live on Activation objects, which doctest does not collect by itself.
+__test__ = {entry.name: entry.doc for entry in (softmax, log_softmax, softmin, glu, sparsemax)}
