@@ -212,7 +212,8 @@ class Runner:
 
     ``cache``: a path, a :class:`Cache`, or None (in memory). ``executor``: any
     ``concurrent.futures.Executor`` (kept open, owned by the caller), or None for a process
-    pool of ``workers`` processes (default: all cores) created per :meth:`map` call;
+    pool of ``workers`` processes (default: all cores), started at the first parallel
+    :meth:`map` and kept until :meth:`close` (or the end of a ``with`` block);
     ``workers=1`` without an executor runs serially in this process.
     ``stats`` counts cells computed and taken from the cache since creation.
     """
@@ -230,14 +231,30 @@ class Runner:
         self.workers = workers or os.cpu_count() or 1
         self.progress = progress
         self.stats = {"computed": 0, "cached": 0, "seconds": 0.0}
+        self._own_pool: cf.ProcessPoolExecutor | None = None
 
     def _pool(self, n_tasks: int) -> contextlib.AbstractContextManager:
         if self.executor is not None:
             return contextlib.nullcontext(self.executor)
         if self.workers <= 1 or n_tasks <= 1:
             return contextlib.nullcontext(SerialExecutor())
-        ctx = multiprocessing.get_context("spawn")
-        return cf.ProcessPoolExecutor(min(self.workers, n_tasks), mp_context=ctx, initializer=_worker_init)
+        if self._own_pool is None:  # one pool for the runner's life: workers import actlab once
+            with _one_blas_thread():
+                ctx = multiprocessing.get_context("spawn")
+                self._own_pool = cf.ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_init)
+        return contextlib.nullcontext(self._own_pool)
+
+    def close(self) -> None:
+        """Shut the worker pool down (if one was started) and close the cache."""
+        if self._own_pool is not None:
+            self._own_pool.shutdown(wait=True, cancel_futures=True)
+            self._own_pool = None
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def map(self, fn: CellFn, cells: Sequence[dict], desc: str | None = None) -> list[Any]:
         """``[fn(cell) for cell in cells]``, from the cache where possible.
@@ -265,7 +282,7 @@ class Runner:
         )
         try:
             if first:
-                with _one_blas_thread(), self._pool(len(first)) as pool:
+                with self._pool(len(first)) as pool:
                     futures = {pool.submit(_timed, name, cells[i]): i for i in first.values()}
                     try:
                         for fut in cf.as_completed(futures):
@@ -279,8 +296,9 @@ class Runner:
                     except BaseException:
                         for f in futures:
                             f.cancel()
-                        if isinstance(pool, cf.ProcessPoolExecutor):
+                        if pool is self._own_pool:  # workers may be mid-cell: do not wait for them
                             pool.shutdown(wait=False, cancel_futures=True)
+                            self._own_pool = None
                         raise
             for i in todo:
                 if results[i] is None:
