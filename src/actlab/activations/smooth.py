@@ -21,7 +21,7 @@ import math
 import numpy as np
 from scipy import special
 
-from ..registry import Param, activation
+from ..registry import Activation, Param, activation
 
 inf = math.inf
 LN2 = math.log(2.0)
@@ -67,7 +67,7 @@ def _dsigmoid(x, out):
     np.abs(x, out=out)
     np.negative(out, out=out)
     np.exp(out, out=out)
-    t = out + 1.0
+    t = np.add(out, 1.0, out=np.empty_like(out))  # out=: stays an array for 0-d input
     np.multiply(t, t, out=t)
     return np.divide(out, t, out=out)
 
@@ -79,7 +79,7 @@ def _dtanh(x, out):
     with np.errstate(over="ignore"):  # -2|x| = -inf for |x| > 9e307 gives exp = 0, the limit
         np.multiply(out, -2.0, out=out)
     np.exp(out, out=out)
-    t = out + 1.0
+    t = np.add(out, 1.0, out=np.empty_like(out))
     np.multiply(t, t, out=t)
     np.divide(out, t, out=out)
     return np.multiply(out, 4.0, out=out)
@@ -117,7 +117,7 @@ class sigmoid:
     >>> float(actlab.get("sigmoid").df(40.0))  # σ(1-σ) would give 0.0
     4.248354255291589e-18
     >>> float(actlab.get("sigmoid")(-720.0))  # expit gives 0.0
-    2.3e-313
+    2.0322308024e-313
     """
 
     def f(x, out):
@@ -128,7 +128,7 @@ class sigmoid:
 
     def d2f(x, out):
         _dsigmoid(x, out)
-        t = np.multiply(x, 0.5)
+        t = np.multiply(x, 0.5, out=np.empty_like(x))
         np.tanh(t, out=t)
         np.negative(t, out=t)
         return np.multiply(out, t, out=out)
@@ -207,7 +207,7 @@ class tanh:
     @_wide
     def d2f(x, out):
         _dtanh(x, out)
-        t = np.tanh(x)
+        t = np.tanh(x, out=np.empty_like(x))
         np.multiply(t, -2.0, out=t)
         return np.multiply(out, t, out=out)
 
@@ -238,8 +238,8 @@ class tanh_shrink:
     cancel again). Limits: f(±inf) = ±inf, f'(±inf) = 1, f''(±inf) = 0.
 
     >>> import actlab
-    >>> float(actlab.get("tanh_shrink")(1e-5))  # x - tanh(x) gives 3.3333e-16 ± 3e-21
-    3.3333333333333331e-16
+    >>> float(actlab.get("tanh_shrink")(1e-5))  # x - tanh(x) gives 3.333328757329848e-16
+    3.333333333200001e-16
     """
 
     @_wide
@@ -266,7 +266,7 @@ class tanh_shrink:
     @_wide
     def d2f(x, out):
         _dtanh(x, out)
-        t = np.tanh(x)
+        t = np.tanh(x, out=np.empty_like(x))
         np.multiply(t, 2.0, out=t)
         return np.multiply(out, t, out=out)
 
@@ -311,7 +311,7 @@ class softsign:
         np.abs(x, out=out)
         np.add(out, 1.0, out=out)
         np.reciprocal(out, out=out)
-        r = np.multiply(out, out)
+        r = np.multiply(out, out, out=np.empty_like(out))
         np.multiply(out, r, out=out)
         np.sign(x, out=r)
         np.multiply(r, -2.0, out=r)
@@ -344,8 +344,8 @@ class arctan:
     activation; the tutorials list it.)
 
     >>> import actlab
-    >>> actlab.get("arctan").df([0.0, 1.0, 1e200])
-    array([1.e+000, 5.e-001, 1.e-400])
+    >>> actlab.get("arctan").df([0.0, 1.0, 1e100])
+    array([1.e+000, 5.e-001, 1.e-200])
     """
 
     def f(x, out):
@@ -401,11 +401,11 @@ class softplus:
 
     >>> import actlab
     >>> actlab.get("softplus")([-800.0, 0.0, 20.0])
-    array([0.00000000e+000, 6.93147181e-001, 2.00000000e+001])
+    array([ 0.        ,  0.69314718, 20.        ])
     >>> float(actlab.get("softplus")(20.0) - 20.0)  # torch returns exactly 20.0
-    0.0
-    >>> float(actlab.get("softplus")(-30.0))  # log(1 + e^-30)
-    9.357622968839299e-14
+    2.061153026033935e-09
+    >>> float(actlab.get("softplus")(-30.0))  # np.log(1 + np.exp(-30)) gives 9.348e-14
+    9.357622968839737e-14
     """
 
     def f(x, out, beta):
@@ -661,7 +661,7 @@ class log1mexp:
 
     >>> import actlab
     >>> actlab.get("log1mexp")([1e-10, 2.0, 50.0])
-    array([-2.30258509e+01, -1.45413280e-01, -1.92874985e-22])
+    array([-2.30258509e+01, -1.45413458e-01, -1.92874985e-22])
     """
 
     @_wide
@@ -937,3 +937,8 @@ class gaussian:
     @_wide
     def d2f(x, out):
         return _gauss(x, out, _gauss_d2, lower=0.5)
+
+
+# The entries above are Activation objects, not classes, so doctest would not find their
+# docstrings on its own: hand them over explicitly.
+__test__ = {name: obj.doc for name, obj in list(globals().items()) if isinstance(obj, Activation)}
