@@ -242,7 +242,8 @@ def _parse_idx(path: Path, body: bytes, magic_expected: int | None) -> tuple[np.
 
 
 @functools.lru_cache(maxsize=8)
-def _read_cached(path: str, size: int, mtime_ns: int, magic: int | None) -> IdxFile:
+def _read_cached(path: str, size: int, mtime_ns: int, inode: int, magic: int | None) -> IdxFile:
+    # size, mtime and inode are only cache keys: a replaced or rewritten file is read again.
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -264,7 +265,7 @@ def read_idx(path: str | os.PathLike, *, magic: int | None = None) -> IdxFile:
         raise _fail(p, "does not exist" if not p.exists() else "cannot be read") from None
     if not p.is_file():
         raise _fail(p, "is not a file")
-    return _read_cached(str(p.resolve()), st.st_size, st.st_mtime_ns, magic)
+    return _read_cached(str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, magic)
 
 
 def load_idx(path: str | os.PathLike, *, magic: int | None = None) -> np.ndarray:
@@ -406,13 +407,13 @@ class Dataset:
 Normalize = bool | Literal["standardize"]
 
 
-def _stat_key(path: Path) -> tuple[str, int, int]:
+def _stat_key(path: Path) -> tuple[str, int, int, int]:
     st = path.stat()
-    return str(path.resolve()), st.st_size, st.st_mtime_ns
+    return str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino
 
 
 @functools.lru_cache(maxsize=4)
-def _train_stats(key: tuple[str, int, int]) -> tuple[float, float]:
+def _train_stats(key: tuple[str, int, int, int]) -> tuple[float, float]:
     return pixel_stats(read_idx(key[0], magic=MAGIC_IMAGES).array)
 
 
@@ -520,11 +521,17 @@ def pixel_stats(x: np.ndarray, scale: float = 255.0) -> tuple[float, float]:
     n = x.size
     if n == 0:
         raise ActlabError("pixel_stats needs a non-empty array")
-    if x.dtype == np.uint8:  # exact integer sums: a histogram of the 256 values
-        counts = np.bincount(x.reshape(-1), minlength=256).astype(np.float64)
-        v = np.arange(256, dtype=np.float64) / scale
-        mean = float(counts @ v / n)
-        var = float(counts @ (v - mean) ** 2 / n)
+    if x.dtype == np.uint8:
+        # Exact integer sums S, S2 (per-chunk float64 dots of integers below 2**53), then
+        # var = (n S2 - S^2) / n^2 in Python integers: no cancellation, no 8-byte copy of x.
+        flat = x.reshape(-1)
+        s1 = s2 = 0
+        for i in range(0, n, 1 << 20):
+            c = flat[i:i + (1 << 20)].astype(np.float64)
+            s1 += int(c.sum())
+            s2 += int(np.dot(c, c))
+        mean = s1 / n / scale
+        var = (n * s2 - s1 * s1) / (n * n) / (scale * scale)
     else:
         xs = x.astype(np.float64) / scale
         mean, var = float(xs.mean()), float(xs.var())
@@ -552,8 +559,7 @@ def normalize(
     if dt.kind != "f":
         raise ActlabError(f"The 'dtype' parameter of normalize must be a float dtype. Got {dt.name} instead.")
     scale = check_real(scale, "scale", "normalize", low=0, low_open=True)
-    out = np.asarray(x).astype(dt)
-    out /= dt.type(scale)
+    x = np.asarray(x)
     if standardize:
         if mean is None or std is None:
             m, s = pixel_stats(x, scale)
@@ -561,9 +567,15 @@ def normalize(
             std = s if std is None else std
         mean = check_real(mean, "mean", "normalize")
         std = check_real(std, "std", "normalize", low=0, low_open=True)
-        out -= dt.type(mean)
-        out /= dt.type(std)
-    return out
+
+    def transform(v: np.ndarray) -> np.ndarray:
+        v /= dt.type(scale)
+        if standardize:
+            v -= dt.type(mean)
+            v /= dt.type(std)
+        return v
+
+    return transform(x.astype(dt))  # in place on the new array: no further temporaries
 
 
 def _generator(seed: int | np.random.Generator | None, owner: str) -> np.random.Generator:
@@ -955,9 +967,10 @@ def playground(
     * ``moons`` (not in the Playground; scikit-learn's make_moons): -1 on (cos t, sin t),
       +1 on (1 - cos t, 0.5 - sin t), t evenly spaced in [0, pi], plus N(0, noise^2).
 
-    Regression (target in [-1, 1]): ``plane``, (x + y)/10 on [-6, 6]^2; ``multigauss``, six
-    signed cones s max(0, 1 - d/2) at x in {-4, 0, 4}, y = +-2.5, target the largest in
-    magnitude; both evaluated at the point moved by U(-6, 6) * noise.
+    Regression: ``plane``, (x + y)/10 on [-6, 6]^2 (unclamped, as in the Playground: within
+    +-1.2 (1 + noise)); ``multigauss``, six signed cones s max(0, 1 - d/2) at x in {-4, 0, 4},
+    y = +-2.5, target the largest in magnitude (in [-1, 1]); both evaluated at the point
+    moved by U(-6, 6) * noise per axis.
 
     ``y``: classification labels as int64 0/1 (1 = the Playground's +1), or float ±1 as in
     the Playground with ``signed=True``; regression targets float64. ``X`` is float64
