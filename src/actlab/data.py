@@ -61,6 +61,7 @@ __all__ = [
     "MIRRORS",
     "PLAYGROUND",
     "Dataset",
+    "Fetched",
     "IdxFile",
     "batches",
     "bundled_dir",
