@@ -279,7 +279,7 @@ def _layer_gain(spec: str | None, kind: str) -> float | None:
         return None
     try:
         return registry.get(spec).gain
-    except ActlabError:
+    except (ActlabError, ArithmeticError):  # no gain known (or it cannot be computed)
         return None
 
 
@@ -823,9 +823,9 @@ def load(path: str | os.PathLike) -> Sequential:
 # --------------------------------------------------------------------------- gradient check
 
 
-def _rel_err(a: np.ndarray, b: np.ndarray) -> float:
+def _rel_err(a: np.ndarray, b: np.ndarray, floor: float = 0.0) -> float:
     num = float(np.linalg.norm((a - b).ravel()))
-    den = float(np.linalg.norm(a.ravel()) + np.linalg.norm(b.ravel()))
+    den = max(float(np.linalg.norm(a.ravel()) + np.linalg.norm(b.ravel())), floor)
     return 0.0 if den == 0 else num / den
 
 
@@ -833,7 +833,10 @@ def gradcheck(model: Sequential, X: Any, y: Any, loss: Loss | None = None, eps: 
               train: bool = True, max_entries: int | None = None, seed: int = 0) -> float:
     """Largest relative error ||g - g_num|| / (||g|| + ||g_num||) over the parameters,
     between backpropagation and central differences (L(w+eps) - L(w-eps)) / (2 eps),
-    computed on a float64 copy of the model. Dropout masks are held fixed (its
+    computed on a float64 copy of the model. The denominator is at least 1e-3 times the
+    norm of the whole gradient, so that a parameter whose gradient is exactly zero (a
+    bias before BatchNorm) compares the rounding noise of the differences against the
+    model's gradient scale instead of against zero. Dropout masks are held fixed (its
     generator is rewound before each forward). ``max_entries`` checks a random subset
     of each parameter's entries.
     """
@@ -850,6 +853,7 @@ def gradcheck(model: Sequential, X: Any, y: Any, loss: Loss | None = None, eps: 
     value()
     m.backward(loss.backward())
     analytic = [p.grad.copy() for p in m.parameters()]
+    floor = 1e-3 * float(np.linalg.norm(m.flat_grad))
     pick = np.random.default_rng(seed)
     worst = 0.0
     for p, g in zip(m.parameters(), analytic):
@@ -866,7 +870,7 @@ def gradcheck(model: Sequential, X: Any, y: Any, loss: Loss | None = None, eps: 
             lm = value()
             flat[k] = old
             num[j] = (lp - lm) / (2 * eps)
-        worst = max(worst, _rel_err(g.reshape(-1)[idx], num))
+        worst = max(worst, _rel_err(g.reshape(-1)[idx], num, floor))
     return worst
 
 
