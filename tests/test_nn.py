@@ -466,3 +466,41 @@ def test_confusion_matrix_matches_counts():
 def test_bad_arguments_give_clear_errors(call, match):
     with pytest.raises(ActlabError, match=match):
         call()
+
+
+# --------------------------------------------------------------------------- command line
+
+
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["train", "--activation", "rleu"], "Did you mean 'relu'"),
+        (["train", "--arch", "100-64-10"], "takes 100 inputs but the data has 784"),
+        (["train", "--arch", "784-64-5"], "has 5 outputs but the data has 10 classes"),
+        (["train", "--lr", "-0.1"], "'lr' parameter of train"),
+        (["train", "--init", "kaiming_normall"], "initialiser"),
+    ],
+)
+def test_cli_bad_arguments_one_line_exit_2(argv, match, capsys, tmp_path):
+    from actlab.cli import main
+
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert match in err and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()  # nothing was started
+
+
+def test_cli_train_and_evaluate(tmp_path, capsys):
+    from actlab.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--limit", "1500", "--epochs", "1", "--momentum", "0.9", "--no-progress",
+                 "--out", str(out)]) == 0
+    assert {p.name for p in out.iterdir()} == {"history.json", "model.npz", "curves.png"}
+    hist = json.loads((out / "history.json").read_text())
+    acc = hist["epochs"][-1]["val_acc"]
+    assert acc > 0.5 and hist["config"]["arch"] == "784-64-10"
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "model.npz")]) == 0
+    text = capsys.readouterr().out
+    assert f"accuracy {acc:.4f}" in text and "confusion matrix" in text

@@ -237,8 +237,101 @@ def _report(a: argparse.Namespace) -> int:
     return 0
 
 
+def _engine(sub: argparse._SubParsersAction) -> None:
+    """train, evaluate and bench train: the network engine (logic in actlab.train / actlab.engine_bench)."""
+
+    def one_line(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        def error(message: str) -> None:
+            print(f"{p.prog}: error: {message}", file=sys.stderr)
+            sys.exit(2)
+
+        p.error = error  # type: ignore[method-assign]
+        return p
+
+    p = one_line(sub.add_parser("train", help="train an MLP on MNIST; writes history.json, model.npz, curves.png"))
+    p.add_argument("--data", default="mnist", help="'mnist' (bundled / $ACTLAB_DATA) or a directory of IDX files")
+    p.add_argument("--arch", default="784-64-10", help="layer sizes, e.g. 784-64-10")
+    p.add_argument("--activation", nargs="+", default=["relu"], metavar="SPEC",
+                   help="hidden activation(s): one spec, or one per hidden layer, e.g. 'leaky_relu(slope=0.1)'")
+    p.add_argument("--output", default="softmax", help="output activation (fused into the loss)")
+    p.add_argument("--init", default="he", help="initialiser, e.g. he, xavier_normal, 'normal(std=0.01)'")
+    p.add_argument("--optimizer", default="sgd", help="sgd, momentum, nesterov or adam")
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--momentum", type=float, default=0.0)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--schedule", default="constant", help="constant, step or cosine")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batchnorm", action="store_true")
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    p.add_argument("--limit", type=int, default=None, help="train on the first N examples only")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--out", default="runs/train", metavar="DIR")
+    p.set_defaults(func=_run_train)
+
+    p = one_line(sub.add_parser("evaluate", help="accuracy and confusion matrix of a saved model"))
+    p.add_argument("model", help="a model.npz written by 'actlab train' or nn.save")
+    p.add_argument("--data", default="mnist")
+    p.add_argument("--split", default="test", choices=["train", "test"])
+    p.set_defaults(func=_run_evaluate)
+
+    bench = sub.choices.get("bench")
+    if bench is not None:  # 'actlab bench' belongs to the tools section; add 'train' to it
+        bench_sub = next(a for a in bench._actions if isinstance(a, argparse._SubParsersAction))
+        b = one_line(bench_sub.add_parser("train", help="training throughput vs PyTorch CPU and the sgemm rate"))
+        b.add_argument("--arch", nargs="+", default=["784-64-10", "784-256-256-10"])
+        b.add_argument("--batch-sizes", nargs="+", type=int, default=[32, 128])
+        b.add_argument("--steps", type=int, default=300, help="timed steps per configuration")
+        b.add_argument("--repeat", type=int, default=3, help="timings per configuration; the best is kept")
+        b.add_argument("--out", default="results/bench", metavar="DIR", help="writes train.md and train.json")
+        b.set_defaults(func=_run_bench_train)
+
+
+def _run_train(a: argparse.Namespace) -> int:
+    from . import train
+
+    res = train.run(a.out, data=a.data, arch=a.arch, activation=a.activation, output=a.output, init=a.init,
+                    optimizer=a.optimizer, lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay,
+                    schedule=a.schedule, epochs=a.epochs, batch_size=a.batch_size, seed=a.seed,
+                    batchnorm=a.batchnorm, dropout=a.dropout, dtype=a.dtype, limit=a.limit,
+                    progress=not a.no_progress)
+    h = res["history"]
+    for r in h.epochs:
+        print(f"epoch {r['epoch']}: loss {r['loss']:.4f}  acc {r['acc']:.4f}  test_loss {r['val_loss']:.4f}  "
+              f"test_acc {r['val_acc']:.4f}  {r['seconds']:.1f} s  {r['examples_per_s']:,.0f} examples/s")
+    if h.stopped:
+        print(h.stopped, file=sys.stderr)
+    print(f"wrote {res['out']}/history.json, model.npz, curves.png")
+    return 1 if h.stopped and "loss is" in h.stopped else 0
+
+
+def _run_evaluate(a: argparse.Namespace) -> int:
+    from . import train
+
+    res = train.evaluate_file(a.model, data=a.data, split=a.split)
+    print(f"{a.model} ({res['arch']}) on {a.split}: accuracy {res['acc']:.4f}  loss {res['loss']:.4f}  n {res['n']}")
+    cm = res["confusion"]
+    print("confusion matrix (rows: true class, columns: predicted)")
+    print("     " + " ".join(f"{j:5d}" for j in range(cm.shape[1])))
+    for i, row in enumerate(cm):
+        print(f"{i:4d} " + " ".join(f"{v:5d}" for v in row))
+    return 0
+
+
+def _run_bench_train(a: argparse.Namespace) -> int:
+    from . import engine_bench
+
+    result = engine_bench.run(archs=a.arch, batch_sizes=a.batch_sizes, steps=a.steps, repeat=a.repeat)
+    print(engine_bench.text(result))
+    for path in engine_bench.write(result, a.out):
+        print(f"wrote {path}")
+    return 0
+
+
 # Each concern adds its subcommands here, in its own function.
-SECTIONS: list[Callable[[argparse._SubParsersAction], None]] = [_catalogue, _tools, _data, _experiments]
+SECTIONS: list[Callable[[argparse._SubParsersAction], None]] = [_catalogue, _tools, _data, _experiments, _engine]
 
 
 def build_parser() -> argparse.ArgumentParser:

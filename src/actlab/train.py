@@ -409,3 +409,151 @@ def fit(
     if hist.stopped and show:
         print(hist.stopped, file=sys.stderr)
     return hist
+
+
+# --------------------------------------------------------------------------- runs (the CLI's library side)
+
+
+def _data_arg(data: str | None) -> str | None:
+    """``"mnist"`` means the default MNIST copy (``$ACTLAB_DATA`` or the bundled one)."""
+    return None if data in (None, "", "mnist") else data
+
+
+def check_run_args(*, arch: str, activation: list[str] | str, output: str, init: str, optimizer: str, lr: float,
+                   momentum: float, epochs: int, batch_size: int, schedule: str, dropout: float,
+                   n_inputs: int | None = None, n_classes: int | None = None) -> list[int]:
+    """Validate a training configuration before any work (each fault is one ActlabError)."""
+    from . import nn, registry
+
+    sizes = nn.parse_arch(arch)
+    acts = [activation] if isinstance(activation, str) else list(activation)
+    for a in acts:
+        if a != "prelu":
+            registry.get(a)
+    if len(acts) not in (1, len(sizes) - 2):
+        raise ActlabError(f"The architecture {arch} has {len(sizes) - 2} hidden layers: give one activation or "
+                          f"{len(sizes) - 2}. Got {len(acts)} instead.")
+    if output not in nn.IDENTITY_NAMES:
+        registry.get(output)
+    nn.parse_init(init)
+    from .errors import check_choice
+
+    check_choice(optimizer, "optimizer", "train", ("sgd", "momentum", "nesterov", "adam"))
+    check_real(lr, "lr", "train", 0)
+    check_real(momentum, "momentum", "train", 0, 1)
+    check_real(dropout, "dropout", "train", 0, 1, high_open=True)
+    check_int(epochs, "epochs", "train", low=1)
+    check_int(batch_size, "batch_size", "train", low=1)
+    nn.schedule(schedule, lr, 1)
+    if n_inputs is not None and sizes[0] != n_inputs:
+        raise ActlabError(f"The architecture {arch} takes {sizes[0]} inputs but the data has {n_inputs} "
+                          f"(e.g. {'-'.join(map(str, [n_inputs, *sizes[1:]]))}).")
+    if n_classes is not None and sizes[-1] != n_classes and not (output == "sigmoid" and n_classes == 2 and sizes[-1] == 1):
+        raise ActlabError(f"The architecture {arch} has {sizes[-1]} outputs but the data has {n_classes} classes "
+                          f"(e.g. {'-'.join(map(str, [*sizes[:-1], n_classes]))}).")
+    return sizes
+
+
+def plot_history(hist: History, path: str | os.PathLike) -> None:
+    """Loss per step and accuracy per epoch (train and held-out), written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    a1.plot(np.arange(1, len(hist.step_loss) + 1), hist.step_loss, lw=0.6, label="mini-batch loss")
+    a1.set_xlabel("step")
+    a1.set_ylabel("loss")
+    a1.set_yscale("log")
+    ep = [r["epoch"] for r in hist.epochs]
+    if any(r.get("acc") is not None for r in hist.epochs):
+        a2.plot(ep, [r["acc"] for r in hist.epochs], "o-", label="train (running)")
+    if any(r.get("val_acc") is not None for r in hist.epochs):
+        a2.plot(ep, [r["val_acc"] for r in hist.epochs], "s-", label="held-out")
+    a2.set_xlabel("epoch")
+    a2.set_ylabel("accuracy")
+    a2.legend()
+    a1.legend()
+    fig.suptitle(f"{hist.config.get('arch', '')} {hist.config.get('layers', [{}])[1].get('spec', '') if len(hist.config.get('layers', [])) > 1 else ''}")
+    fig.tight_layout()
+    path = os.fspath(path)
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def run(
+    out: str | os.PathLike,
+    *,
+    data: str | None = "mnist",
+    arch: str = "784-64-10",
+    activation: list[str] | str = "relu",
+    output: str = "softmax",
+    init: str = "he",
+    optimizer: str = "sgd",
+    lr: float = 0.1,
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    schedule: str = "constant",
+    epochs: int = 5,
+    batch_size: int = 128,
+    seed: int = 0,
+    batchnorm: bool = False,
+    dropout: float = 0.0,
+    dtype: str = "float32",
+    limit: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train an MLP on MNIST-format data and write ``out``/history.json, model.npz and
+    curves.png. Every argument is checked before data is loaded or anything trained."""
+    from . import data as data_mod
+    from . import nn
+
+    kw = dict(arch=arch, activation=activation, output=output, init=init, optimizer=optimizer, lr=lr,
+              momentum=momentum, epochs=epochs, batch_size=batch_size, schedule=schedule, dropout=dropout)
+    known = (784, 10) if _data_arg(data) is None else (None, None)
+    check_run_args(**kw, n_inputs=known[0], n_classes=known[1])
+    if limit is not None:
+        limit = check_int(limit, "limit", "train", low=1)
+    ds = data_mod.load_dataset(_data_arg(data), dtype=np.dtype(dtype))
+    X, y = ds.X_train, ds.y_train
+    check_run_args(**kw, n_inputs=X.shape[1], n_classes=ds.num_classes)
+    if limit is not None:
+        X, y = X[:limit], y[:limit]
+    acts = activation if isinstance(activation, str) or len(activation) != 1 else activation[0]
+    model = nn.mlp(arch, activation=acts, output=output, init=init, batchnorm=batchnorm, dropout=dropout,
+                   seed=seed, dtype=np.dtype(dtype))
+    hist = fit(model, X, y, optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay,
+               epochs=epochs, batch_size=batch_size, seed=seed, val=(ds.X_test, ds.y_test), schedule=schedule,
+               progress=progress)
+    hist.config["data"] = str(ds.directory)
+    os.makedirs(out, exist_ok=True)
+    hist.to_json(os.path.join(out, "history.json"))
+    nn.save(model, os.path.join(out, "model.npz"))
+    if len(hist.step_loss):
+        plot_history(hist, os.path.join(out, "curves.png"))
+    return {"history": hist, "model": model, "out": os.fspath(out)}
+
+
+def evaluate_file(model_path: str | os.PathLike, data: str | None = "mnist", split: str = "test") -> dict[str, Any]:
+    """Accuracy, loss and confusion matrix of a saved model on one split."""
+    from . import data as data_mod
+    from . import nn
+
+    model = nn.load(model_path)
+    X, y = data_mod.load_mnist(_data_arg(data), split=split, dtype=model.dtype)
+    if X.shape[1] != model.n_in:
+        raise ActlabError(f"The model {model.arch} takes {model.n_in} inputs but the data has {X.shape[1]}.")
+    res = evaluate(model, X, y)
+    res["confusion"] = confusion_matrix(y, model.predict(X), n_classes=max(model.n_out, int(y.max()) + 1))
+    res["arch"] = model.arch
+    return res
