@@ -1,5 +1,22 @@
 """Self-gated activations x·g(x): GELU (exact and tanh approximation), SiLU/Swish, Mish,
-and their relatives."""
+and their relatives.
+
+Every one of them is x times a gate that tends to 0 as x -> -inf, so three numerical
+traps are shared, and handled the same way throughout this module:
+
+* ``-inf * 0``: the limits at +-inf are returned explicitly (f(-inf) = 0, f'(-inf) = 0),
+  never computed as ``x * gate``, which gives NaN there (as torch.nn.functional.silu,
+  keras.activations.silu and jax.nn.silu do);
+* cancellation in the derivative: f' = g(x) + x g'(x) has a zero (the minimum of f), near
+  which the two terms cancel. Each f' is rewritten around that zero with the zero stored
+  as a double-double constant (``_*_ZERO``), so the result keeps full relative accuracy;
+* subnormal gates: x·e^x with e^x subnormal (x < -708 in float64) loses precision before
+  the product with x rounds back up into the normal range. The gate is split as
+  e^{x/2}·e^{x/2} and the product formed as (x·e^{x/2})·e^{x/2}.
+
+float16 and float32 inputs are computed in float64 and rounded once, except for the fast
+float32 GELU (see :func:`_gelu_f32`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +25,541 @@ import math
 import numpy as np
 from scipy import special
 
-from ..registry import Param, activation
+from ..registry import Activation, Param, activation
 
 inf = math.inf
+
+# ---- exact arithmetic helpers (float64 arrays) ------------------------------------------
+
+
+def _f64(x: np.ndarray) -> np.ndarray:
+    return x if x.dtype == np.float64 else x.astype(np.float64)
+
+
+def _store(res: np.ndarray, out: np.ndarray) -> np.ndarray:
+    if res is not out:
+        np.copyto(out, res, casting="unsafe")
+    return out
+
+
+def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dekker's split a = hi + lo, hi with at most 26 significant bits (|a| < 1e300)."""
+    t = a * 134217729.0
+    hi = t - (t - a)
+    return hi, a - hi
+
+
+def _two_prod(a: np.ndarray, b: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """a*b = p + e exactly (Dekker), without a fused multiply-add."""
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(np.asarray(b, dtype=np.float64))
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return p, e
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """a + b = s + e exactly (Knuth)."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _gauss_halves(u: np.ndarray, rel: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(E, F) with exp(-u^2/2) * (1 + rel) = F * E * E for 0 <= u <= 40, to about 1 ulp.
+
+    u^2 is split exactly as hi + lo (hi = uh^2 with uh the 26-bit head of u), so the
+    exponent carries no rounding error (a plain exp(-u*u/2) is off by u^2/2 * 2^-53
+    relative: 300 ulp at u = 37). E = exp(-hi/4) stays normal where exp(-u^2/2) would
+    be subnormal, so products (y*E)*E round once into the subnormal range.
+    """
+    uh, ul = _split(u)
+    E = np.exp(-0.25 * (uh * uh))
+    F = np.exp(-0.5 * (ul * (u + uh)) + rel)
+    return E, F
+
+
+# 1/sqrt(2 pi) as a double-double: the head, and the tail relative to it (passed to
+# _gauss_halves as ``rel``, so the constant costs no rounding).
+_INV_SQRT_2PI = 0.3989422804014327
+_INV_SQRT_2PI_REL = -2.49232720227773e-17 / 0.3989422804014327
+_SQRT2 = (1.4142135623730951, -9.667293313452913e-17)
+_SQRT_HALF_PI = 1.2533141373155003
+
+
+# ---- GELU (exact) -----------------------------------------------------------------------
+
+# The zero of gelu' (the minimum of gelu) as a double-double, and
+# q(u) = (R(u) - u) / (u - u0) on u in [0.35, 1.15], R the Mills ratio Phi(-u)/phi(u),
+# u0 = -(zero): Chebyshev fit of degree 14 in s = (u - 0.75)/0.4 (mpmath, relative
+# error 3e-19; regenerated and checked in tests/test_gated.py), highest power first.
+_GELU_ZERO = (-0.7517915246935645, 1.4956759177009883e-17)
+_GELU_Q_CENTRE, _GELU_Q_HALF = 0.75, 0.4
+_GELU_Q = (
+    -8.129019321317238e-14, 8.827967066169497e-13, -9.00106596400979e-12, 9.172360894038117e-11,
+    -9.036619838454822e-10, 8.576464300822563e-09, -7.820481783926421e-08, 6.826358085541668e-07,
+    -5.678723268155022e-06, 4.477720911708387e-05, -0.00033238231112772, 0.0023022032986172152,
+    -0.014702325689917813, 0.08511264450849923, -1.435190412191515,
+)
+_GELU_MIN = -0.16997120747990369  # gelu(zero), rounded down
+
+
+def _horner(coefs: tuple[float, ...], s: np.ndarray) -> np.ndarray:
+    acc = np.full_like(s, coefs[0])
+    for c in coefs[1:]:
+        acc *= s
+        acc += c
+    return acc
+
+
+def _mills(u: np.ndarray) -> np.ndarray:
+    """R(u) = Phi(-u)/phi(u) = sqrt(pi/2) erfcx(u/sqrt 2), u >= 0 (SciPy's erfcx, no underflow)."""
+    return _SQRT_HALF_PI * special.erfcx(u * (1 / _SQRT2[0]))
+
+
+def _gelu_f64(x: np.ndarray) -> np.ndarray:
+    xm = np.maximum(x, -40.0)  # gelu(-40) = -0.0 in float64; avoids -inf * 0 (NaN passes)
+    res = xm * special.ndtr(xm)  # ndtr is within 1 ulp for x >= -1
+    tail = np.flatnonzero(xm < -1.0)
+    if tail.size:
+        xt = xm.ravel()[tail]
+        u = -xt
+        E, F = _gauss_halves(u)
+        # Phi(-u) = erfc(u/sqrt2)/2 = erfcx(u/sqrt2) exp(-u^2/2) / 2, with the exponential exact
+        res.ravel()[tail] = ((xt * (0.5 * special.erfcx(u * (1 / _SQRT2[0])) * F)) * E) * E
+    return res
+
+
+def _gelu_df64(x: np.ndarray) -> np.ndarray:
+    xm = np.clip(x, -40.0, 40.0)  # phi(40) = 0: keeps inf out of the products (NaN passes)
+    u = np.abs(xm)
+    E, F = _gauss_halves(u, _INV_SQRT_2PI_REL)
+    phi = ((_INV_SQRT_2PI * F) * E) * E
+    res = special.ndtr(xm)
+    res += xm * phi  # no cancellation for x >= -0.35 (at most a factor 1.6)
+    flat, uf, Ef, Ff = res.ravel(), u.ravel(), E.ravel(), F.ravel()
+    far = np.flatnonzero(xm.ravel() < -1.15)
+    if far.size:  # phi(u) (R(u) - u): R(u) < 0.6 u, no cancellation
+        uu = uf[far]
+        flat[far] = ((_INV_SQRT_2PI * Ff[far] * (_mills(uu) - uu)) * Ef[far]) * Ef[far]
+    near = np.flatnonzero((xm.ravel() < -0.35) & (xm.ravel() >= -1.15))
+    if near.size:  # around the zero: phi(u) (u - u0) q(u), u - u0 in double-double
+        uu = uf[near]
+        d = (uu + _GELU_ZERO[0]) + _GELU_ZERO[1]
+        q = _horner(_GELU_Q, (uu - _GELU_Q_CENTRE) * (1 / _GELU_Q_HALF))
+        flat[near] = _INV_SQRT_2PI * Ff[near] * d * q * Ef[near] * Ef[near]
+    return res
+
+
+def _gelu_d2f64(x: np.ndarray) -> np.ndarray:
+    u = np.minimum(np.abs(x), 40.0)
+    E, F = _gauss_halves(u, _INV_SQRT_2PI_REL)
+    two_minus_u2 = ((_SQRT2[0] - u) + _SQRT2[1]) * (_SQRT2[0] + u)  # 2 - u^2 without cancelling at sqrt 2
+    return ((_INV_SQRT_2PI * F * two_minus_u2) * E) * E
+
+
+def _gelu_f32(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return _store(_gelu_f64(_f64(x).ravel()).reshape(x.shape), out)
+
+
+def _gelu_df32(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return _store(_gelu_df64(_f64(x).ravel()).reshape(x.shape), out)
+
+
+@activation(
+    "gelu",
+    formula=r"\mathrm{GELU}(x) = x\,\Phi(x) = \frac{x}{2}\,\mathrm{erfc}\!\left(-\frac{x}{\sqrt{2}}\right)",
+    smoothness="Cinf",
+    monotonic=False,
+    zero_centred=False,
+    range=(_GELU_MIN, inf),
+    family="gated",
+)
+class gelu:
+    r"""Gaussian error linear unit (Hendrycks & Gimpel 2016), exact form: :math:`x\Phi(x)`,
+    Φ the standard normal CDF. f'(x) = Φ(x) + xφ(x), f''(x) = φ(x)(2 - x²).
+
+    Peer defaults differ: ``torch.nn.functional.gelu`` defaults to this exact form
+    (``approximate='none'``), while ``keras.activations.gelu`` (Keras 3) and
+    ``jax.nn.gelu`` default to ``approximate=True``, the tanh form (``gelu_tanh`` here);
+    the two differ by up to about 5e-4 (near x = ±2).
+
+    Numerics: the textbook 0.5·x·(1 + erf(x/√2)) cancels for x < -3 (erf → -1) and
+    returns 0 for x < -6 where the true value is about -1e-9; here Φ(-u) comes from
+    ``ndtr`` for u <= 1 and from erfcx(u/√2)·exp(-u²/2)/2 beyond, with u² split exactly so
+    the exponential carries no rounding error (plain exp(-u²/2) is 300 ulp off at u = 37).
+    The minimum, f(-0.75179...) = -0.16997..., is a zero of f' where Φ and xφ cancel:
+    there f' is computed as φ(u)(u - u0)q(u) with u0 in double-double and q a fitted
+    polynomial. Limits: f(-inf) = 0 (not -inf·0 = NaN), f(inf) = inf, f'(-inf) = 0,
+    f'(inf) = 1, f''(±inf) = 0. float32 uses a faster table-driven kernel (about 4x
+    faster than SciPy's ndtr), accurate to the same bound.
+
+    >>> import actlab
+    >>> g = actlab.get("gelu")
+    >>> g([-1.0, 0.0, 1.0])
+    array([-0.15865525,  0.        ,  0.84134475])
+    >>> float(g(-10.0))  # -7.6198530241605261e-23 exactly; 0.5*x*(1 + erf(x/sqrt2)) gives -0.0
+    -7.619853024160528e-23
+    >>> float(g(-np.inf)), float(g.df(-np.inf)), float(g.df(0.0))  # -0.0: the limit from below
+    (-0.0, 0.0, 0.5)
+    """
+
+    def f(x, out):
+        if x.dtype == np.float32:
+            return _gelu_f32(x, out)
+        return _store(_gelu_f64(_f64(x).ravel()).reshape(x.shape), out)
+
+    def df(x, out):
+        if x.dtype == np.float32:
+            return _gelu_df32(x, out)
+        return _store(_gelu_df64(_f64(x).ravel()).reshape(x.shape), out)
+
+    def d2f(x, out):
+        return _store(_gelu_d2f64(_f64(x).ravel()).reshape(x.shape), out)
+
+
+# ---- GELU, tanh approximation -----------------------------------------------------------
+
+# v(x) = 2 sqrt(2/pi) (x + 0.044715 x^3) = C1 x + C3 x^3, so that
+# (1 + tanh(v/2))/2 = sigmoid(v); C1, C3 and the zero of f' as double-doubles, and e^{v(zero)}.
+_TANH_C1 = (1.5957691216057308, -9.96930880911092e-17)
+_TANH_C3 = (0.07135481627260025, -6.175149918155315e-19)
+_TANH_ZERO = (-0.7524614220710163, 3.635560509207687e-17)
+_TANH_EXP_V_ZERO = 0.29195521191476714
+_TANH_MIN = -0.17004075057125409  # f(zero), rounded down
+# the positive zero z of f'' (double-double), and v'(z), z v'(z)^2, tanh(v(z)/2) there
+_TANH_D2_ZERO = (1.4185040087908283, 8.089265124388305e-17)
+_TANH_D2_DV, _TANH_D2_A, _TANH_D2_T = 2.026499677840473, 5.825371752376956, 0.843630359924267
+
+
+def _tanh_v(xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """v(x) = C1 x + C3 x^3 as a double-double (vh, vl), for |x| <= 50.
+
+    In the left tail f ~ x e^v, and an error dv in v is a relative error dv in f: a plain
+    float evaluation is off by |v| 2^-53 (10 ulp at x = -3, 200 at x = -10), so v is
+    carried to about 2^-100 with exact products.
+    """
+    s, se = _two_prod(xc, xc)
+    c, ce = _two_prod(xc, s)
+    ce += xc * se
+    p3, e3 = _two_prod(c, _TANH_C3[0])
+    e3 += _TANH_C3[0] * ce + _TANH_C3[1] * c
+    p1, e1 = _two_prod(xc, _TANH_C1[0])
+    e1 += _TANH_C1[1] * xc
+    vh, err = _two_sum(p1, p3)
+    vl = err + e1 + e3
+    s = vh + vl
+    return s, vl - (s - vh)
+
+
+def _tanh_gate(xc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(v, h, k) with h = e^{-|v|/2} and e^{-|v|} = h*h*k exactly up to rounding."""
+    vh, vl = _tanh_v(xc)
+    h = np.exp(-0.5 * np.abs(vh))
+    k = 1.0 - np.copysign(1.0, vh) * vl  # e^{-|vh + vl|} = e^{-|vh|} (1 - sign(vh) vl)
+    return vh, h, k
+
+
+def _gelu_tanh_f(x: np.ndarray) -> np.ndarray:
+    xc = np.clip(x, -50.0, 50.0)  # sigma(v) is 0 or 1 to float64 beyond |x| = 19
+    v, h, k = _tanh_gate(xc)
+    den = 1.0 + h * h * k
+    neg = ((xc * h) * k) * h  # x e^v for v < 0, formed so a subnormal e^v loses nothing
+    res = np.where(v < 0, neg, x)
+    res /= den
+    return res
+
+
+def _gelu_tanh_df(x: np.ndarray) -> np.ndarray:
+    xc = np.clip(x, -50.0, 50.0)
+    v, h, k = _tanh_gate(xc)
+    e = h * h * k  # e^{-|v|}
+    den = (1.0 + e) ** 2
+    x2 = xc * xc
+    dv = _TANH_C1[0] + 3.0 * _TANH_C3[0] * x2  # v'(x)
+    # x >= 0: f' = sigma(v) (1 + x v' sigma(-v)) = (1 + e + x v' e) / (1 + e)^2, all positive.
+    pos = 1.0 + e + xc * dv * e
+    # x < 0: f' = e^v N / (1 + e^v)^2, N = 1 + e^v + x v'. N cancels at the zero x1 of f';
+    # with d = x - x1, N = e^{v1} expm1(v - v1) + d (C1 + 3 C3 P), v - v1 = d (C1 + C3 P),
+    # P = x^2 + x x1 + x1^2: both terms have the sign of d.
+    d = (xc - _TANH_ZERO[0]) - _TANH_ZERO[1]
+    P = x2 + xc * _TANH_ZERO[0] + _TANH_ZERO[0] ** 2
+    dvz = np.minimum(d * (_TANH_C1[0] + _TANH_C3[0] * P), 2.0)  # v - v1 (<= 1.3 where used, x < 0)
+    N = _TANH_EXP_V_ZERO * np.expm1(dvz) + d * (_TANH_C1[0] + 3.0 * _TANH_C3[0] * P)
+    neg = ((N * h) * k) * h
+    res = np.where(xc < 0, neg, pos)
+    res /= den
+    return res
+
+
+def _gelu_tanh_d2f(x: np.ndarray) -> np.ndarray:
+    xc = np.clip(x, -50.0, 50.0)
+    v, h, k = _tanh_gate(xc)
+    e = h * h * k
+    x2 = xc * xc
+    dv = _TANH_C1[0] + 3.0 * _TANH_C3[0] * x2
+    # f'' = sigma(v) sigma(-v) M, M = 2 v' + x v'' - x v'^2 T = 2 C1 + 12 C3 x^2 - A T with
+    # v'' = 6 C3 x, A = x v'^2, T = tanh(v/2). M is even and cancels at |x| = z. Subtracting
+    # M(z) = 0 exactly, with a = |x|, d = a - z: M = 12 C3 d (a + z) - (A - A_z) T
+    # - A_z (T - T_z), A - A_z = d v'^2 + 3 C3 z d (a + z)(v' + v'_z) and
+    # T - T_z = tanh((v - v_z)/2)(1 - T T_z), v - v_z = d (C1 + C3 (a^2 + a z + z^2)).
+    a = np.abs(xc)
+    z = _TANH_D2_ZERO[0]
+    d = (a - z) - _TANH_D2_ZERO[1]
+    t = np.tanh(0.5 * np.abs(v))
+    dA = d * dv * dv + (3.0 * _TANH_C3[0] * z) * d * (a + z) * (dv + _TANH_D2_DV)
+    dT = np.tanh(0.5 * d * (_TANH_C1[0] + _TANH_C3[0] * (x2 + a * z + z * z))) * (1.0 - t * _TANH_D2_T)
+    m = (12.0 * _TANH_C3[0]) * d * (a + z) - dA * t - _TANH_D2_A * dT
+    return ((m * h) * k) * h / (1.0 + e) ** 2
+
+
+@activation(
+    "gelu_tanh",
+    formula=r"\frac{x}{2}\left(1 + \tanh\!\left(\sqrt{2/\pi}\,(x + 0.044715\,x^3)\right)\right)",
+    smoothness="Cinf",
+    monotonic=False,
+    zero_centred=False,
+    range=(_TANH_MIN, inf),
+    family="gated",
+    aliases=("gelu_approx",),
+)
+class gelu_tanh:
+    r"""GELU, tanh approximation (Hendrycks & Gimpel 2016; GPT-2, BERT):
+    :math:`\tfrac{x}{2}(1 + \tanh(\sqrt{2/\pi}(x + 0.044715x^3)))`.
+
+    The default of ``keras.activations.gelu`` (Keras 3, ``approximate=True``) and
+    ``jax.nn.gelu``; ``torch.nn.functional.gelu(x, approximate='tanh')``. It differs from
+    the exact ``gelu`` by at most about 5e-4.
+
+    Numerics: (1 + tanh(u))/2 = σ(2u), so f = x·σ(v) with v = 2√(2/π)(x + 0.044715x³);
+    1 + tanh(u) itself cancels to 0 for u < -19. For x < 0, f ≈ x·e^v and an error in v is
+    a relative error in f, so v is evaluated with exact (Dekker) products, and x is
+    clamped to ±50 first so x³ never overflows. The minimum -0.17004 is a zero of f',
+    computed there as e^v N/(1 + e^v)² with N rewritten around the zero (no
+    cancellation). Limits: f(-inf) = 0, f(inf) = inf, f'(-inf) = 0, f'(inf) = 1.
+
+    >>> import actlab
+    >>> g = actlab.get("gelu_tanh")
+    >>> g([-1.0, 0.0, 1.0])
+    array([-0.15880801,  0.        ,  0.84119199])
+    >>> float(g(-10.0)), float(g(-np.inf))
+    (-1.204092348209806e-37, -0.0)
+    """
+
+    def f(x, out):
+        return _store(_gelu_tanh_f(_f64(x).ravel()).reshape(x.shape), out)
+
+    def df(x, out):
+        return _store(_gelu_tanh_df(_f64(x).ravel()).reshape(x.shape), out)
+
+    def d2f(x, out):
+        return _store(_gelu_tanh_d2f(_f64(x).ravel()).reshape(x.shape), out)
+
+
+# ---- SiLU / Swish -----------------------------------------------------------------------
+
+# y0: the zero of d/dy [y sigma(y)], i.e. 1 + y + e^y = 0, y0 = -1 - W(1/e), and
+# w = e^{y0} = -(1 + y0); y2: the positive zero of 2 - y tanh(y/2) (silu'' = 0 at +-y2/beta).
+_SILU_ZERO = (-1.2784645427610737, -1.0946994183093437e-16)
+_SILU_W = 0.2784645427610738
+_SILU_D2_ZERO = (2.3993572805154675, 1.8464872855353363e-16)
+_SILU_MIN = -0.27846454276107384  # min of y sigma(y) = y0 + 1 = -w, rounded down
+
+
+def _silu_gate(x: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """(y, h): y = beta x clipped to +-1500 (where h = e^{-|y|/2} = 0), h."""
+    with np.errstate(over="ignore"):  # beta x may overflow to +-inf: clipped just below
+        y = np.clip(beta * x, -1500.0, 1500.0)
+    return y, np.exp(-0.5 * np.abs(y))
+
+
+def _silu_f(x: np.ndarray, beta: float) -> np.ndarray:
+    y, h = _silu_gate(x, beta)
+    neg = (np.clip(x, -1e300, 1e300) * h) * h  # x e^y for y < 0 (clip keeps inf * 0 out)
+    res = np.where(y < 0, neg, x)
+    res /= 1.0 + h * h
+    return res
+
+
+def _silu_df(x: np.ndarray, beta: float) -> np.ndarray:
+    y, h = _silu_gate(x, beta)
+    e = h * h  # e^{-|y|}
+    # f' = sigma(y) (1 + y sigma(-y)). y >= 0: (1 + e (1 + y)) / (1 + e)^2, all positive.
+    pos = 1.0 + e * (1.0 + y)
+    # y < 0: e^y (1 + y + e^y) / (1 + e^y)^2, and 1 + y + e^y cancels at y0; with
+    # d = y - y0 it is d + w expm1(d) exactly (w = e^{y0}), two terms of one sign.
+    d = (y - _SILU_ZERO[0]) - _SILU_ZERO[1]
+    neg = ((d + _SILU_W * np.expm1(np.minimum(d, 2.0))) * h) * h
+    res = np.where(y < 0, neg, pos)
+    res /= (1.0 + e) ** 2
+    return res
+
+
+def _silu_d2f(x: np.ndarray, beta: float) -> np.ndarray:
+    y, h = _silu_gate(x, beta)
+    a = np.abs(y)
+    t = np.tanh(0.5 * a)
+    # f'' = beta sigma(y) sigma(-y) (2 - y tanh(y/2)); the bracket cancels at |y| = y2. With
+    # d = |y| - y2 and tanh(y2/2) = 2/y2 it equals -(d t + tanh(d/2)(y2 - 2t)) exactly.
+    d = (a - _SILU_D2_ZERO[0]) - _SILU_D2_ZERO[1]
+    g = -(d * t + np.tanh(0.5 * d) * (_SILU_D2_ZERO[0] - 2.0 * t))
+    res = ((g * h) * h) / (1.0 + h * h) ** 2
+    if beta != 1.0:
+        res *= beta
+    return res
+
+
+def _silu_range(beta: float = 1.0) -> tuple[float, float]:
+    return (_SILU_MIN / beta, inf)
+
+
+@activation(
+    "silu",
+    formula=r"\mathrm{SiLU}(x) = x\,\sigma(\beta x) = \frac{x}{1 + e^{-\beta x}}",
+    smoothness="Cinf",
+    monotonic=False,
+    zero_centred=False,
+    range=_silu_range,
+    params=(Param("beta", 1.0, low=0.0, low_open=True, doc="gate slope (Swish-beta); 1 gives SiLU"),),
+    aliases=("swish",),
+    family="gated",
+)
+class silu:
+    r"""Sigmoid linear unit / Swish (Elfwing et al. 2017; Ramachandran et al. 2017):
+    :math:`x\,\sigma(\beta x)`, β = 1 by default (SiLU; ``torch.nn.SiLU``,
+    ``keras.activations.silu``/``swish`` and ``jax.nn.silu`` have no β).
+
+    f'(x) = σ(βx)(1 + βx σ(-βx)), f''(x) = β σ(βx)σ(-βx)(2 - βx tanh(βx/2)). The minimum
+    is -0.27846.../β = -W(1/e)/β at x = -(1 + W(1/e))/β, a zero of f' (there 1 + y + e^y,
+    y = βx, is computed as d + W(1/e)·expm1(d), d = y - y0, so it does not cancel); the
+    zeros of f'' at |βx| = 2.39936 are handled likewise. The product x·e^{βx} is formed as
+    (x·e^{βx/2})·e^{βx/2} so a subnormal gate loses no accuracy (x = -745). Limits:
+    f(-inf) = 0 (PyTorch, Keras and JAX return NaN: -inf·0), f'(-inf) = 0, f'(inf) = 1.
+    For β != 1 the rounding of βx adds a relative error of about |βx|·2^-53 in the left
+    tail (the catalogue's accuracy contract is measured at β = 1, where βx is exact).
+
+    >>> import actlab
+    >>> s = actlab.get("silu")
+    >>> s([-1.0, 0.0, 1.0])
+    array([-0.26894142,  0.        ,  0.73105858])
+    >>> float(s(-np.inf)), float(s.df(-np.inf)), float(s.df(0.0))
+    (-0.0, -0.0, 0.5)
+    >>> actlab.get("swish", beta=2.0).range[0]
+    -0.13923227138053693
+    """
+
+    def f(x, out, beta):
+        return _store(_silu_f(_f64(x).ravel(), beta).reshape(x.shape), out)
+
+    def df(x, out, beta):
+        return _store(_silu_df(_f64(x).ravel(), beta).reshape(x.shape), out)
+
+    def d2f(x, out, beta):
+        return _store(_silu_d2f(_f64(x).ravel(), beta).reshape(x.shape), out)
+
+
+# ---- Mish -------------------------------------------------------------------------------
+
+# The zero of mish' (its minimum) as a double-double, and e^zero.
+_MISH_ZERO = (-1.1924312145154952, -4.8484829848031044e-17)
+_MISH_EXP_ZERO = 0.3034825352815289
+_MISH_MIN = -0.30884341301725049  # mish(zero), rounded down
+
+
+def _mish_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(xc, e, h): x clipped to +-1500 (where h = 0), e = e^{-|x|}, h = e^{-|x|/2}."""
+    xc = np.clip(x, -1500.0, 1500.0)
+    a = np.abs(xc)
+    return xc, np.exp(-a), np.exp(-0.5 * a)
+
+
+def _mish_f(x: np.ndarray) -> np.ndarray:
+    # tanh(softplus(x)) = n/(n + 2), n = e^x (e^x + 2) = (1 + 2u)/(1 + 2u + 2u^2), u = e^-x
+    xc, e, h = _mish_parts(x)
+    n = e * (e + 2.0)
+    # x < 0 (e = e^x): x e (e + 2)/(n + 2), with x e formed as (x h) h (subnormal e^x)
+    neg = ((xc * h) * h) * (e + 2.0) / (n + 2.0)
+    pos = x * (1.0 + 2.0 * e) / (1.0 + 2.0 * e + 2.0 * e * e)
+    return np.where(xc < 0, neg, pos)
+
+
+def _mish_df(x: np.ndarray) -> np.ndarray:
+    xc, e, h = _mish_parts(x)
+    # x >= 0, u = e^-x: f' = [(1 + 2u)(1 + 2u + 2u^2) + 4x u^2 (1 + u)] / (1 + 2u + 2u^2)^2
+    D = 1.0 + 2.0 * e + 2.0 * e * e
+    pos = ((1.0 + 2.0 * e) * D + 4.0 * xc * e * e * (1.0 + e)) / (D * D)
+    # x < 0, e = e^x: f' = e B/(e^2 + 2e + 2)^2, B = 4(1 + x) + e(6 + 4x) + 4e^2 + e^3,
+    # which cancels at the zero x1 of f'. With d = x - x1, e1 = e^{x1}, B equals
+    # 4d(1 + e1) + (6 + 4x) e1 expm1(d) + 4 e1^2 expm1(2d) + e1^3 expm1(3d), whose terms all
+    # have the sign of d for x > -1.5. It is used on [-1.5, -0.95]: outside, the plain form
+    # loses at most a factor 1.1 (x < -1.5) or nothing (x > -1, all terms positive).
+    d = (xc - _MISH_ZERO[0]) - _MISH_ZERO[1]
+    d = np.minimum(d, 2.0)  # the expm1 form is used for x < 0 only
+    e1 = _MISH_EXP_ZERO
+    near = 4.0 * d * (1.0 + e1) + (6.0 + 4.0 * xc) * e1 * np.expm1(d) + 4.0 * e1 * e1 * np.expm1(2.0 * d)
+    near += e1**3 * np.expm1(3.0 * d)
+    plain = 4.0 * (1.0 + xc) + e * (6.0 + 4.0 * xc) + 4.0 * e * e + e**3
+    B = np.where((xc >= -1.5) & (xc <= -0.95), near, plain)
+    Dn = e * e + 2.0 * e + 2.0
+    neg = ((B * h) * h) / (Dn * Dn)
+    return np.where(xc < 0, neg, pos)
+
+
+def _mish_d2f(x: np.ndarray) -> np.ndarray:
+    xc, e, h = _mish_parts(x)
+    # x < 0, e = e^x: f'' = e [(B + B') D - 4 e (e + 1) B] / D^3, D = e^2 + 2e + 2, which
+    # expands to e [(16 + 8x) + (32 + 8x) e + (24 - 12x) e^2 + (8 - 8x) e^3] / D^3
+    # (the e^4 and e^5 terms cancel exactly, so they are not computed).
+    num = (16.0 + 8.0 * xc) + e * ((32.0 + 8.0 * xc) + e * ((24.0 - 12.0 * xc) + e * (8.0 - 8.0 * xc)))
+    D = e * e + 2.0 * e + 2.0
+    neg = ((num * h) * h) / D**3
+    # x >= 0, u = e^-x: numerator and denominator times u^6 give the reversed polynomial
+    # u^2 [8(1 - x) + (24 - 12x) u + (32 + 8x) u^2 + (16 + 8x) u^3] / (1 + 2u + 2u^2)^3.
+    u = e
+    num = (8.0 - 8.0 * xc) + u * ((24.0 - 12.0 * xc) + u * ((32.0 + 8.0 * xc) + u * (16.0 + 8.0 * xc)))
+    Dt = 1.0 + 2.0 * u + 2.0 * u * u
+    pos = ((num * u) * u) / Dt**3
+    return np.where(xc < 0, neg, pos)
+
+
+@activation(
+    "mish",
+    formula=r"\mathrm{Mish}(x) = x \tanh(\mathrm{softplus}(x)) = x \tanh(\ln(1 + e^{x}))",
+    smoothness="Cinf",
+    monotonic=False,
+    zero_centred=False,
+    range=(_MISH_MIN, inf),
+    family="gated",
+)
+class mish:
+    r"""Mish (Misra 2019): :math:`x\tanh(\ln(1 + e^x))`; ``torch.nn.Mish``,
+    ``keras.activations.mish`` (no parameters anywhere).
+
+    Numerics: tanh(softplus(x)) is rational in e^x, n/(n + 2) with n = e^x(e^x + 2), so
+    it is computed without log or tanh: with e^x for x < 0 and e^-x for x >= 0 (no
+    overflow), f' = e·B/(e² + 2e + 2)² with a polynomial B in e and x, and f'' likewise.
+    The minimum -0.30884 at x = -1.19243 is a zero of f' where B cancels; there B is
+    rewritten around the zero (double-double) with expm1 terms of one sign. Limits:
+    f(-inf) = 0, f(inf) = inf, f'(-inf) = 0, f'(inf) = 1, f''(±inf) = 0.
+
+    >>> import actlab
+    >>> m = actlab.get("mish")
+    >>> m([-1.0, 0.0, 1.0])
+    array([-0.30340146,  0.        ,  0.86509839])
+    >>> float(m.df(0.0)), float(m(-np.inf))
+    (0.6, -0.0)
+    """
+
+    def f(x, out):
+        return _store(_mish_f(_f64(x).ravel()).reshape(x.shape), out)
+
+    def df(x, out):
+        return _store(_mish_df(_f64(x).ravel()).reshape(x.shape), out)
+
+    def d2f(x, out):
+        return _store(_mish_d2f(_f64(x).ravel()).reshape(x.shape), out)
+
+
+# doctest does not look inside the Activation objects the decorator leaves in this module,
+# so hand it their docstrings: `pytest --doctest-modules` then runs every entry's example.
+__test__ = {name: obj.doc for name, obj in list(globals().items()) if isinstance(obj, Activation)}
