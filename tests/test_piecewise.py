@@ -170,3 +170,12 @@ def test_slope_zero_at_minus_inf_where_torch_gives_nan(dtype):
     x = np.array([-np.inf], dtype=dtype)
     assert actlab.get("leaky_relu", slope=0.0).f(x)[0] == 0.0
     assert math.isnan(F.leaky_relu(torch.tensor(x), 0.0)[0])
+
+
+@pytest.mark.parametrize("name", ["identity", "relu", "relu6", "hard_tanh", "leaky_relu", "hard_shrink"])
+@pytest.mark.parametrize("n", [1, 3, 64, 1001])  # scalar loop, SIMD body and tail
+def test_minus_zero_passes_through(name, n):
+    """The docstrings promise f(-0.0) = -0.0 for these (as torch gives for the clamps)."""
+    for dtype in FLOATS:
+        y = actlab.get(name).f(np.full(n, -0.0, dtype=dtype))
+        assert np.all(y == 0) and np.all(np.signbit(y)), (name, dtype, y[:3])
