@@ -114,10 +114,27 @@ def environment(seconds: float | None = None) -> dict:
 
 # ----------------------------------------------------------------------------- catalogue
 
-def catalogue(with_accuracy: bool = True, accuracy_cache: str | os.PathLike | None = None) -> dict:
+def catalogue_cell(c: dict) -> dict:
+    """One catalogue figure (f, f', f'') as base64 PNG; warnings raised while drawing are recorded."""
+    import warnings
+
+    from . import plots
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = plots.figure_for(c["name"])
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=90)
+    return {"name": c["name"], "png": base64.b64encode(buf.getvalue()).decode(),
+            "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught})}
+
+
+def catalogue(with_accuracy: bool = True, accuracy_cache: str | os.PathLike | None = None,
+              runner: Runner | None = None) -> dict:
     """Figures of f and f' of every registry entry, its property table and the accuracy table.
 
-    Figures come from :func:`actlab.plots.figure_for`, the accuracy table from
+    Figures come from :func:`actlab.plots.figure_for` (through ``runner``: cached, parallel;
+    none without a runner), the accuracy table from
     :func:`actlab.accuracy.table` (measured against mpmath, cached in ``accuracy_cache``).
     """
     from . import registry
@@ -139,17 +156,12 @@ def catalogue(with_accuracy: bool = True, accuracy_cache: str | os.PathLike | No
             "kinks": ", ".join(f"f'({k:g}) = {v:g}" for k, v in b.kinks.items()) or "-",
             "gain": gain(b),
         })
-    figures: list[E.Figure] = []
-    try:
-        from . import plots
-
-        for name in registry.names():
-            fig = plots.figure_for(name)
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=90)
-            figures.append(E.Figure(f"catalogue_{name}", name, buf.getvalue()))
-    except ImportError:  # plots not available: the report still renders the tables
-        figures = []
+    figures = []
+    if runner is not None:
+        cells = runner.map(catalogue_cell, [{"name": n} for n in registry.names()], desc="catalogue figures")
+        figures = [E.Figure(f"catalogue_{c['name']}", c["name"] + (f" (warnings: {'; '.join(c['warnings'])})"
+                                                                    if c["warnings"] else ""),
+                            base64.b64decode(c["png"])) for c in cells if c["png"]]
     accuracy_md = None
     if with_accuracy:
         from . import accuracy
@@ -179,14 +191,19 @@ def build(
     t0 = time.perf_counter()
     try:
         results = [E.run(n, size, runner=runner, config=configs[n]) for n in chosen]
-    finally:
+    except BaseException:
         if own:
             runner.close()
+        raise
     if with_accuracy is None:
         with_accuracy = size != "quick"
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    cat = catalogue(with_accuracy, accuracy_cache=out / "accuracy-partial.json")
+    try:
+        cat = catalogue(with_accuracy, accuracy_cache=out / "accuracy-partial.json", runner=runner)
+    finally:
+        if own:
+            runner.close()
     seconds = time.perf_counter() - t0
     env = environment(seconds)
     command = "actlab report" + ("" if size == "default" else f" --{size}")

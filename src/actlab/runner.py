@@ -50,7 +50,7 @@ __all__ = ["Runner", "Cache", "SerialExecutor", "code_version", "cell_key", "to_
 CellFn = Callable[[dict], Any]
 
 # Modules whose source does not influence any cell result (presentation and plumbing).
-_NOT_IN_VERSION = {"report.py", "cli.py", "runner.py", "plots.py", "__main__.py"}
+_NOT_IN_VERSION = {"report.py", "cli.py", "runner.py", "__main__.py"}
 
 
 def default_cache_path() -> Path:
@@ -81,7 +81,7 @@ def _source_hash(module_file: str) -> str:
     files = []
     for p in sorted(pkg.rglob("*.py")):
         rel = p.relative_to(pkg).as_posix()
-        if rel in _NOT_IN_VERSION:
+        if rel in _NOT_IN_VERSION and str(p) != module_file:
             continue
         # experiments/: only the shared helpers (_*.py) and the cell's own module
         if rel.startswith("experiments/") and not p.name.startswith("_") and str(p) != module_file:
@@ -283,19 +283,31 @@ class Runner:
         try:
             if first:
                 with self._pool(len(first)) as pool:
-                    futures = {pool.submit(_timed, name, cells[i]): i for i in first.values()}
+                    futures: dict[cf.Future, int] = {}
+                    stored: set[int] = set()
+
+                    def store(fut: cf.Future) -> None:
+                        i = futures[fut]
+                        out, seconds = fut.result()
+                        self.cache.put(keys[i], name, cells[i], version, out, seconds)
+                        stored.add(i)
+                        self.stats["computed"] += 1
+                        self.stats["seconds"] += seconds
+                        results[i] = out
+                        bar.update(sum(1 for j in todo if keys[j] == keys[i]))
+
                     try:
+                        for i in first.values():
+                            futures[pool.submit(_timed, name, cells[i])] = i
                         for fut in cf.as_completed(futures):
-                            i = futures[fut]
-                            out, seconds = fut.result()
-                            self.cache.put(keys[i], name, cells[i], version, out, seconds)
-                            self.stats["computed"] += 1
-                            self.stats["seconds"] += seconds
-                            results[i] = out
-                            bar.update(sum(1 for j in todo if keys[j] == keys[i]))
+                            store(fut)
                     except BaseException:
                         for f in futures:
                             f.cancel()
+                        # keep every cell that did finish (an interrupt or a failing cell loses no other)
+                        for f, i in futures.items():
+                            if i not in stored and f.done() and not f.cancelled() and f.exception() is None:
+                                store(f)
                         if pool is self._own_pool:  # workers may be mid-cell: do not wait for them
                             pool.shutdown(wait=False, cancel_futures=True)
                             self._own_pool = None
