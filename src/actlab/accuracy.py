@@ -97,16 +97,22 @@ TABLE_DTYPES = ("float32", "float64")
 
 
 def _max_err(actual: np.ndarray | None, exact: list[object], dtype: np.dtype, x: np.ndarray | None = None) -> dict | None:
-    """The worst error in ulp and where it is (``at``: the input x there, when given)."""
+    """The worst error in ulp over finite inputs and where it is (``at``: the input x, when
+    given), and whether the non-finite inputs (+-inf, NaN) give the exact limit / NaN
+    (``specials_ok``; None when there are none)."""
     if actual is None:
         return None
     with np.errstate(all="ignore"):  # the naive formulas overflow on purpose
         actual = np.asarray(actual).astype(dtype)
     err = ulp_errors(actual, exact, dtype)
-    if err.size == 0:
-        return {"ulp": 0.0, "at": None}
-    i = int(np.argmax(err))
-    return {"ulp": float(err[i]), "at": None if x is None else float(x.ravel()[i])}
+    finite = np.ones(err.shape, bool) if x is None else np.isfinite(x.ravel())
+    special = err[~finite]
+    cell = {"ulp": 0.0, "at": None, "specials_ok": bool(np.all(special == 0)) if special.size else None}
+    if finite.any():
+        i = int(np.flatnonzero(finite)[np.argmax(err[finite])])
+        cell["ulp"] = float(err[i])
+        cell["at"] = None if x is None else float(x.ravel()[i])
+    return cell
 
 
 def _naive_call(fn, *args, **params):
@@ -196,7 +202,9 @@ def worse_than_torch(row: dict) -> list[str]:
     bad = []
     for which in ("f", "df"):
         ours, theirs = row[which]["actlab"], row[which]["torch"]
-        if ours is not None and theirs is not None and ours["ulp"] > max(theirs["ulp"], 0.5):
+        if ours is None or theirs is None:
+            continue
+        if ours["ulp"] > max(theirs["ulp"], 0.5) or (ours.get("specials_ok") is False and theirs.get("specials_ok")):
             bad.append(which)
     return bad
 
@@ -210,8 +218,8 @@ def _fingerprint(name: str) -> str:
 
     d = registry.REGISTRY[name]
     parts = [np.__version__, str(sorted(d.defaults.items()))]
-    fns = [d.f_kernel, d.df_kernel, d.jacobian_kernel, reference.REFERENCES[name].f, reference.REFERENCES[name].df,
-           reference.REFERENCES[name].jacobian]
+    ref = reference.REFERENCES[name]
+    fns = [d.f_kernel, d.df_kernel, d.jacobian_kernel, ref.f, ref.df, ref.jacobian]
     nv = naive.NAIVE.get(name)
     if nv is not None:
         fns += [nv.f, nv.df, nv.jacobian]
@@ -257,6 +265,11 @@ def table(
     if names is None:
         names = registry.names()
     names = [registry.lookup(n).name for n in names]
+    missing = [n for n in names if n not in reference.REFERENCES]
+    if missing:
+        from .errors import ActlabError
+
+        raise ActlabError(f"No mpmath reference (actlab.reference) yet for: {', '.join(missing)}.")
     done: dict[str, dict] = {}
     if partial is not None and os.path.exists(partial):
         with open(partial) as fh:
@@ -319,9 +332,10 @@ def _fmt_ulp(cell: dict | None) -> str:
     if cell is None:
         return "—"
     u = cell["ulp"]
+    mark = "*" if cell.get("specials_ok") is False else ""
     if not np.isfinite(u):
-        return "inf"
-    return f"{u:.2f}" if u < 10 else f"{u:.3g}"
+        return "inf" + mark
+    return (f"{u:.2f}" if u < 10 else f"{u:.3g}") + mark
 
 
 def markdown(result: dict, command: str = "actlab accuracy") -> str:
@@ -337,8 +351,9 @@ def markdown(result: dict, command: str = "actlab accuracy") -> str:
         "finite, the exp overflow edges, +-0, subnormals, +-inf and NaN; f' excludes the kinks, "
         "whose value is a convention) or `actlab.accuracy.vector_rows` (vector entries: f "
         "elementwise on rows of 2 to 1000 entries up to |x| = 800; f' = the Jacobian entries, "
-        "rows up to 100). *naive* is the tutorials' formula (`actlab.naive`; inf = it overflows "
-        "or cancels to a wrong inf/NaN/0 somewhere on the grid), *torch* is PyTorch's own function "
+        "rows up to 100). The figure is the max over finite inputs; a `*` marks a wrong result at "
+        "an input of +-inf or NaN (not the limit, or NaN not propagated). *naive* is the tutorials' "
+        "formula (`actlab.naive`; inf = it overflows to inf/NaN where the true value is finite), *torch* is PyTorch's own function "
         "with autograd derivatives (`actlab.peers`); — means there is none. A correctly rounded "
         "result has error <= 0.5 ulp.",
         "",

@@ -278,12 +278,12 @@ class _gelu_tanh:
 
 @naive("silu")
 class _silu:
-    def f(x):
-        return x / (1 + np.exp(-x))
+    def f(x, beta=1.0):
+        return x / (1 + np.exp(-beta * x))
 
-    def df(x):
-        s = _sigmoid(x)
-        return s + x * s * (1 - s)
+    def df(x, beta=1.0):
+        s = _sigmoid(beta * x)
+        return s + beta * x * s * (1 - s)
 
 
 @naive("hard_silu")

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ActlabError
 from .registry import REGISTRY, Bound
 
 __all__ = ["Peer", "TORCH_LACKS", "torch_available", "peer", "peers", "f", "df", "jacobian"]
@@ -104,7 +105,7 @@ def _table() -> dict[str, Peer]:
     add("gelu", F.gelu, "F.gelu", lambda t, o: nn.gelu(t, out=o))
     add("gelu_tanh", lambda t: F.gelu(t, approximate="tanh"), "F.gelu(approximate='tanh')",
         lambda t, o: nn.gelu(t, approximate="tanh", out=o))
-    add("silu", F.silu, "F.silu", lambda t, o: nn.silu(t, out=o))
+    add("silu", _fixed(F.silu, beta=1.0), "F.silu", _fixed(lambda t, o: nn.silu(t, out=o), beta=1.0))
     add("hard_silu", F.hardswish, "F.hardswish", lambda t, o: nn.hardswish(t, out=o))
     add("mish", F.mish, "F.mish", lambda t, o: nn.mish(t, out=o))
     add("softplus", lambda t, beta=1.0: F.softplus(t, beta), "F.softplus",
@@ -123,6 +124,18 @@ def _table() -> dict[str, Peer]:
     add("softmin", lambda t: F.softmin(t, dim=-1), "F.softmin", vector=True)
     add("glu", lambda t: F.glu(t, dim=-1), "F.glu", vector=True)
     return table
+
+
+def _fixed(fn: Callable[..., Any], **fixed: float) -> Callable[..., Any]:
+    """``fn`` for an actlab entry with parameters torch does not have: only at the given values."""
+
+    def call(*args: Any, **params: float) -> Any:
+        for key, value in params.items():
+            if value != fixed[key]:
+                raise ActlabError(f"torch has no {key!r} parameter here: its peer exists only at {key}={fixed[key]!r}.")
+        return fn(*args)
+
+    return call
 
 
 def peers() -> dict[str, Peer]:
