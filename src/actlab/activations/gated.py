@@ -158,12 +158,92 @@ def _gelu_d2f64(x: np.ndarray) -> np.ndarray:
     return ((_INV_SQRT_2PI * F * two_minus_u2) * E) * E
 
 
+# ---- GELU, fast float32 kernel ----------------------------------------------------------
+#
+# float32 needs Phi to about 1e-9 relative (4 float32 ulp are 2.4e-7), so instead of an
+# erfc per element (SciPy's ndtr costs about 15 ns) the float32 kernel interpolates two
+# smooth tabulated functions, in float64 and in cache-sized chunks:
+#   B(x) = log Phi(x)       (B''' is bounded: Phi = exp(B) keeps relative accuracy in
+#                            the left tail, where Phi itself spans 50 decades), and
+#   G(x) = gelu'(x)/Phi(x) = 1 + x B'(x),
+# each by its quadratic Taylor polynomial at the nearest node of a grid of step 2^-9 on
+# [-16, 6] (truncation error below 3e-10). Then gelu = x exp(B), gelu' = exp(B) G. The grid
+# has a node at the zero of gelu' (x0 in double precision), where G = 0: near x0 the
+# interpolated G keeps its relative accuracy, so gelu' does too. Beyond -16 both round to
+# -0.0 in float32, beyond 6 gelu = x and gelu' = 1 in float32, so x is clamped for the
+# lookup. Measured against mpmath on every float32 in [-16, 6] near x0 and on 2e5 random
+# ones: at most 0.51 ulp (f) and 0.54 ulp (f'), see tests/test_gated.py.
+
+_T_STEP = 2.0**-9
+_T_LO, _T_HI = -16.0, 6.0
+_T_K0 = int(round((_GELU_ZERO[0] - _T_LO) / _T_STEP))  # index of the node at x0
+_T_CHUNK = 1 << 14
+
+
+def _gelu_tables() -> tuple[np.ndarray, ...]:
+    k = np.arange(-1, int((_T_HI - _T_LO) / _T_STEP) + 2)
+    x = _GELU_ZERO[0] + (k - _T_K0) * _T_STEP  # x[_T_K0 + 1] == x0 exactly (k starts at -1)
+    B = special.log_ndtr(x)
+    lam = np.exp(-0.5 * x * x - B) * _INV_SQRT_2PI  # B' = phi/Phi, the inverse Mills ratio
+    lam1 = -lam * (x + lam)  # B''
+    lam2 = -lam1 * (x + lam) - lam * (1.0 + lam1)  # B'''
+    G = 1.0 + x * lam
+    G1 = lam + x * lam1
+    G2 = 2.0 * lam1 + x * lam2
+    h = _T_STEP
+    cols = (B, lam * h, lam1 * h * h / 2, G, G1 * h, G2 * h * h / 2)
+    return tuple(np.ascontiguousarray(c) for c in cols)
+
+
+_GELU_TABLES = _gelu_tables()
+
+
+def _gelu_table_kernel(x: np.ndarray, out: np.ndarray, derivative: bool) -> np.ndarray:
+    b0, b1, b2, g0, g1, g2 = _GELU_TABLES
+    xf, of = x.reshape(-1), out.reshape(-1)
+    n = xf.size
+    m = min(n, _T_CHUNK)
+    xc, t, s, a, g = (np.empty(m) for _ in range(5))
+    k = np.empty(m, dtype=np.intp)
+    offset = _T_K0 + 1 + 0.5  # node index of x0 (the table starts one node early), + 1/2
+    for i in range(0, n, m):
+        xs = xf[i : i + m]
+        if xs.size != m:
+            xc, t, s, a, g, k = (v[: xs.size] for v in (xc, t, s, a, g, k))
+        np.maximum(xs, _T_LO, out=xc)  # -inf -> -16 (f = -0.0 there); NaN stays NaN
+        np.fmin(xc, _T_HI, out=t)  # NaN -> 6, a valid node: the NaN comes back through xc
+        t -= _GELU_ZERO[0]
+        t *= 1.0 / _T_STEP
+        t += offset
+        k[...] = t  # floor (t >= 0): the nearest node
+        np.subtract(t, k, out=s)
+        s -= 0.5  # position from the node in steps, |s| <= 1/2
+        np.take(b2, k, out=a)
+        a *= s
+        a += np.take(b1, k, out=g)
+        a *= s
+        a += np.take(b0, k, out=g)
+        np.exp(a, out=a)  # Phi(x)
+        if derivative:
+            np.take(g2, k, out=g)
+            g *= s
+            g += np.take(g1, k, out=t)
+            g *= s
+            g += np.take(g0, k, out=t)
+            a *= g
+            a[np.isnan(xc)] = np.nan
+        else:
+            a *= xc
+        of[i : i + xs.size] = a
+    return out
+
+
 def _gelu_f32(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    return _store(_gelu_f64(_f64(x).ravel()).reshape(x.shape), out)
+    return _gelu_table_kernel(x, out, derivative=False)
 
 
 def _gelu_df32(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    return _store(_gelu_df64(_f64(x).ravel()).reshape(x.shape), out)
+    return _gelu_table_kernel(x, out, derivative=True)
 
 
 @activation(
@@ -201,7 +281,7 @@ class gelu:
     >>> float(g(-10.0))  # -7.6198530241605261e-23 exactly; 0.5*x*(1 + erf(x/sqrt2)) gives -0.0
     -7.619853024160528e-23
     >>> float(g(-np.inf)), float(g.df(-np.inf)), float(g.df(0.0))  # -0.0: the limit from below
-    (-0.0, 0.0, 0.5)
+    (-0.0, -0.0, 0.5)
     """
 
     def f(x, out):
