@@ -180,9 +180,13 @@ def build(
     names: Sequence[str] | None = None,
     runner: Runner | None = None,
     with_accuracy: bool | None = None,
+    with_catalogue_figures: bool = True,
+    results: list[E.Result] | None = None,
 ) -> dict:
     """Run the experiments (all, or ``names``) at ``size`` and write ``out/report.html`` and
-    ``out/report.md`` (+ ``out/figures/``, ``out/results.json``). Returns the paths and results."""
+    ``out/report.md`` (+ ``out/figures/``, ``out/results.json``). Returns the paths and results.
+
+    ``results`` renders results computed elsewhere instead of running the experiments."""
     chosen = list(names) if names is not None else E.names()
     configs = {n: E.make_config(n, size) for n in chosen}  # validate everything before any work
     own = runner is None
@@ -190,7 +194,8 @@ def build(
         runner = Runner(default_cache_path())
     t0 = time.perf_counter()
     try:
-        results = [E.run(n, size, runner=runner, config=configs[n]) for n in chosen]
+        if results is None:
+            results = [E.run(n, size, runner=runner, config=configs[n]) for n in chosen]
     except BaseException:
         if own:
             runner.close()
@@ -200,7 +205,8 @@ def build(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     try:
-        cat = catalogue(with_accuracy, accuracy_cache=out / "accuracy-partial.json", runner=runner)
+        cat = catalogue(with_accuracy, accuracy_cache=out / "accuracy-partial.json",
+                        runner=runner if with_catalogue_figures else None)
     finally:
         if own:
             runner.close()

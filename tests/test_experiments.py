@@ -1,0 +1,136 @@
+"""Every registered experiment at quick size: shapes, ranges, figures, JSON, and its verdict
+rule applied to doctored numbers (the verdict must follow the numbers)."""
+
+import copy
+import functools
+import json
+
+import numpy as np
+import pytest
+
+from actlab import experiments as E
+from actlab.errors import ActlabError
+from actlab.runner import Runner, SerialExecutor
+
+
+@functools.lru_cache(maxsize=None)
+def quick_results() -> dict:
+    """All experiments at quick size, computed once per test process (in-memory cache)."""
+    runner = Runner(None, executor=SerialExecutor(), progress=False)
+    return {n: E.run(n, "quick", runner=runner) for n in E.names()}
+
+
+# ---------------------------------------------------------------- configuration / validation
+
+def test_unknown_experiment_has_close_match():
+    with pytest.raises(ActlabError, match="Did you mean 'softmax_overflow'"):
+        E.make_config("softmax_overflw")
+
+
+def test_unknown_setting_lists_allowed_keys():
+    with pytest.raises(ActlabError, match=r"Unknown setting of linear_collapse: 'epoch'\. Did you mean 'epochs'\?"):
+        E.make_config("linear_collapse", overrides={"epoch": "3"})
+
+
+@pytest.mark.parametrize("key,value", [("epochs", "three"), ("epochs", "2.5"), ("lr", "fast"), ("depths", "2,x")])
+def test_wrong_type_rejected(key, value):
+    with pytest.raises(ActlabError, match=f"The '{key}' setting of linear_collapse must be"):
+        E.make_config("linear_collapse", overrides={key: value})
+
+
+def test_sets_and_sizes_are_typed():
+    cfg = E.make_config("linear_collapse", "quick", seeds=3, overrides={"lr": "0.2", "depths": "2, 4"})
+    assert cfg.lr == 0.2 and cfg.depths == (2, 4) and cfg.seeds == 3 and cfg.epochs == cfg.QUICK["epochs"]
+    with pytest.raises(ActlabError, match="'seeds'"):
+        E.make_config("linear_collapse", seeds=0)
+    with pytest.raises(ActlabError, match="'size'"):
+        E.make_config("linear_collapse", "huge")
+    assert E.parse_sets(["a=1", "b = x=y"]) == {"a": "1", "b": "x=y"}
+    with pytest.raises(ActlabError, match="key=value"):
+        E.parse_sets(["lr"])
+
+
+def test_every_experiment_has_sizes_and_metadata():
+    for n in E.names():
+        e = E.get(n)
+        assert e.tutorial in ("000", "001", "002", "003", "004") and e.korean and e.claim
+        for size in E.SIZES:
+            cfg = E.make_config(n, size)
+            assert cfg.seeds >= 1
+
+
+# ---------------------------------------------------------------- generic checks of every experiment
+
+@pytest.mark.parametrize("name", E.names())
+def test_quick_run_is_complete_and_serialises(name):
+    r = quick_results()[name]
+    assert r.verdict.verdict in E.VERDICTS and r.verdict.reasoning and r.verdict.key
+    assert r.outcome.figures and all(f.png[:8] == b"\x89PNG\r\n\x1a\n" for f in r.outcome.figures)
+    back = E.Result.from_dict(json.loads(json.dumps(r.to_dict())))
+    assert back.verdict == r.verdict and back.outcome.figures[0].png == r.outcome.figures[0].png
+    assert E.get(name).verdict(back.outcome.numbers) == r.verdict  # the rule reads only the numbers
+
+
+# ---------------------------------------------------------------- claim-specific checks
+
+def test_softmax_overflow_thresholds_are_where_exp_overflows():
+    n = quick_results()["softmax_overflow"].outcome.numbers
+    for dt in (np.float32, np.float64):
+        t = dt(n["threshold"][np.dtype(dt).name])
+        with np.errstate(over="ignore"):
+            assert np.isinf(np.exp(t)) and np.isfinite(np.exp(np.nextafter(t, dt(0))))
+    code = n["tutorial_code"]
+    assert "AttributeError" in code["step_function"]["last_line"]  # np.int is gone from NumPy
+    assert "NameError" in code["sofmtax"]["last_line"]
+    assert not code["softmax"]["correct"] and not code["sofmtax_c_fixed"]["correct"]
+
+
+def test_softmax_verdict_follows_numbers():
+    rule = E.get("softmax_overflow").verdict
+    n = copy.deepcopy(quick_results()["softmax_overflow"].outcome.numbers)
+    assert rule(n).verdict == E.CAVEATS  # the math holds, the tutorial's code does not run
+    for v in n["tutorial_code"].values():
+        v["correct"] = True
+    assert rule(n).verdict == E.CONFIRMED
+    n["stable_abs_eps"]["float64"] = 1e6
+    assert rule(n).verdict == E.REFUTED
+    n = copy.deepcopy(quick_results()["softmax_overflow"].outcome.numbers)
+    n["threshold"]["float32"] = 50.0
+    assert rule(n).verdict == E.REFUTED
+
+
+def test_bce_identity_and_verdict():
+    n = copy.deepcopy(quick_results()["bce_sigmoid_gradient"].outcome.numbers)
+    assert n["identity_max_err"] < 1e-30
+    # independent check of the saturation ratio: 2 H (1 - H) at z = -10 via scipy's expit
+    from scipy.special import expit
+
+    h = expit(-10.0)
+    assert n["mse_over_bce_grad_at_z"]["-10.0"] == pytest.approx(2 * h * (1 - h) * (1 - h) / (1 - h), rel=1e-12)
+    rule = E.get("bce_sigmoid_gradient").verdict
+    assert rule(n).verdict == E.CONFIRMED
+    n["final_acc"]["mse"] = dict(n["final_acc"]["bce"])
+    assert rule(n).verdict == E.REFUTED
+
+
+def test_linear_collapse_numbers_and_verdict():
+    n = copy.deepcopy(quick_results()["linear_collapse"].outcome.numbers)
+    assert max(n["collapse_max_rel_err"].values()) < 1e-13
+    for ds, accs in n["train_acc"].items():
+        for a in accs.values():
+            assert 0.0 <= a["mean"] <= 1.0
+    rule = E.get("linear_collapse").verdict
+    assert rule(n).verdict == E.CONFIRMED
+    n["train_acc"]["xor"]["deep linear"]["mean"] = 0.99  # a linear net that fits XOR would refute it
+    assert rule(n).verdict == E.REFUTED
+
+
+def test_step_training_freezes_hidden_layer():
+    r = quick_results()["step_training"]
+    n = copy.deepcopy(r.outcome.numbers)
+    assert n["max_hidden_moved"]["step"] == 0.0 and n["nonzero_derivative_frac"]["step"] == 0.0
+    assert n["hidden_weights_moved"]["sigmoid"]["mean"] > 1e-3
+    rule = E.get("step_training").verdict
+    assert rule(n).verdict == E.CAVEATS
+    n["max_hidden_moved"]["step"] = 0.05
+    assert rule(n).verdict == E.REFUTED
