@@ -49,23 +49,35 @@ def _axis(ndim: int, axis: object, owner: str) -> int:
     return int(axis) % ndim
 
 
-def _rowwise(owner: str, out: np.ndarray, axis: object, fn: Callable[..., np.ndarray], *arrays: np.ndarray,
+def _rowwise(owner: str, out: np.ndarray, axis: object, fn: Callable[..., object], *arrays: np.ndarray,
              block: int = _BLOCK) -> np.ndarray:
-    """Apply ``fn`` to 2-D blocks of rows (the ``axis`` of each array made the last one) and
-    write its result (rows along the last axis, any float dtype) into ``out``."""
+    """Call ``fn(o, *blocks)`` on 2-D blocks of rows (the ``axis`` of each array made the last
+    one); ``fn`` writes its result into the block ``o`` of ``out`` (casting float64 to out's dtype)."""
     ax = _axis(arrays[0].ndim, axis, owner)
-    rows = [np.moveaxis(a, ax, -1) for a in arrays]
-    flat = [r.reshape(-1, r.shape[-1]) for r in rows]
-    om = np.moveaxis(out, ax, -1)
+    last = ax == arrays[0].ndim - 1
+    flat = [(a if last else np.moveaxis(a, ax, -1)).reshape(-1, a.shape[ax]) for a in arrays]
+    om = out if last else np.moveaxis(out, ax, -1)
     direct = om.flags.c_contiguous
     o2 = om.reshape(-1, om.shape[-1]) if direct else np.empty((flat[0].shape[0], om.shape[-1]), out.dtype)
     if o2.size:
         step = max(1, block // max(1, flat[0].shape[1]))
-        for i in range(0, o2.shape[0], step):
-            o2[i : i + step] = fn(*(f[i : i + step] for f in flat))
+        if step >= o2.shape[0]:
+            fn(o2, *flat)
+        else:
+            for i in range(0, o2.shape[0], step):
+                fn(o2[i : i + step], *(f[i : i + step] for f in flat))
     if not direct:
         om[...] = o2.reshape(om.shape)
     return out
+
+
+def _into(fn: Callable[..., np.ndarray]) -> Callable[..., None]:
+    """A block function for :func:`_rowwise` from one that returns its result."""
+
+    def write(o: np.ndarray, *blocks: np.ndarray) -> None:
+        o[...] = fn(*blocks)
+
+    return write
 
 
 def _last(x: np.ndarray, axis: object, owner: str) -> np.ndarray:
@@ -97,8 +109,8 @@ def _exp_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]
     m = np.max(x, axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf rows are replaced below
         if x.dtype == np.float32:
-            d = x.astype(np.float64)
-            d -= m  # exact: float32 values differ by a float64 (to 2^-53 relative, harmless)
+            # exact: float32 values differ by a float64 (to 2^-53 relative, harmless)
+            d = np.subtract(x, m, dtype=np.float64)
             lo = None
         else:
             d = x - m
@@ -118,10 +130,10 @@ def _exp_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]
     return e, d, lo
 
 
-def _softmax_rows(x: np.ndarray) -> np.ndarray:
+def _softmax_rows(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     e, _, _ = _exp_rows(x)
-    e /= np.sum(e, axis=-1, keepdims=True)  # the sum is >= 1 (the max entry gives exactly 1)
-    return e
+    # the sum is >= 1 (the max entry gives exactly 1); the division rounds once into out
+    return np.divide(e, np.sum(e, axis=-1, keepdims=True), out=e if out is None else out, casting="unsafe")
 
 
 def _log_softmax_rows(x: np.ndarray) -> np.ndarray:
@@ -207,14 +219,14 @@ class softmax:
     """
 
     def f(x, out, axis=-1):
-        return _rowwise("softmax", out, axis, _softmax_rows, x)
+        return _rowwise("softmax", out, axis, lambda o, x: _softmax_rows(x, o), x)
 
     def vjp(x, out, v, axis=-1):
         def rows(x, v):
             s = _softmax_rows(x)
             return s * (v - np.sum(s * v, axis=-1, keepdims=True))
 
-        return _rowwise("softmax", out, axis, rows, x, v)
+        return _rowwise("softmax", out, axis, _into(rows), x, v)
 
     def jacobian(x, axis=-1):
         return _softmax_jacobian(_last(x, axis, "softmax"))
@@ -255,13 +267,13 @@ class log_softmax:
     """
 
     def f(x, out, axis=-1):
-        return _rowwise("log_softmax", out, axis, _log_softmax_rows, x)
+        return _rowwise("log_softmax", out, axis, _into(_log_softmax_rows), x)
 
     def vjp(x, out, v, axis=-1):
         def rows(x, v):
             return v - _softmax_rows(x) * np.sum(v, axis=-1, keepdims=True)
 
-        return _rowwise("log_softmax", out, axis, rows, x, v)
+        return _rowwise("log_softmax", out, axis, _into(rows), x, v)
 
     def jacobian(x, axis=-1):
         return _log_softmax_jacobian(_last(x, axis, "log_softmax"))
@@ -292,14 +304,14 @@ class softmin:
     """
 
     def f(x, out, axis=-1):
-        return _rowwise("softmin", out, axis, lambda x: _softmax_rows(-x), x)
+        return _rowwise("softmin", out, axis, lambda o, x: _softmax_rows(-x, o), x)
 
     def vjp(x, out, v, axis=-1):
         def rows(x, v):
             s = _softmax_rows(-x)
             return s * (np.sum(s * v, axis=-1, keepdims=True) - v)
 
-        return _rowwise("softmin", out, axis, rows, x, v)
+        return _rowwise("softmin", out, axis, _into(rows), x, v)
 
     def jacobian(x, axis=-1):
         return -_softmax_jacobian(-_last(x, axis, "softmin"))
@@ -363,7 +375,7 @@ class glu:
             with np.errstate(invalid="ignore"):  # inf * 0 = NaN: no limit (docstring)
                 return a * _sigmoid_parts(b)[0]
 
-        return _rowwise("glu", out, axis, rows, x)
+        return _rowwise("glu", out, axis, _into(rows), x)
 
     def vjp(x, out, v, axis=-1):
         expected = glu.out_shape(x.shape, axis)  # also the even-length check
@@ -376,7 +388,7 @@ class glu:
             with np.errstate(invalid="ignore"):
                 return np.concatenate([v * sig, v * a * dsig], axis=-1)
 
-        return _rowwise("glu", out, axis, rows, x, v)
+        return _rowwise("glu", out, axis, _into(rows), x, v)
 
     def jacobian(x, axis=-1):
         glu.out_shape(x.shape, axis)
@@ -516,7 +528,7 @@ class sparsemax:
     """
 
     def f(x, out, axis=-1):
-        return _rowwise("sparsemax", out, axis, lambda x: _sparsemax_rows(x)[0], x, block=1 << 20)
+        return _rowwise("sparsemax", out, axis, _into(lambda x: _sparsemax_rows(x)[0]), x, block=1 << 20)
 
     def vjp(x, out, v, axis=-1):
         def rows(x, v):
@@ -524,7 +536,7 @@ class sparsemax:
             v = np.where(mask, v, 0.0)
             return np.where(mask, v - np.sum(v, axis=-1, keepdims=True) / k, 0.0)
 
-        return _rowwise("sparsemax", out, axis, rows, x, v, block=1 << 20)
+        return _rowwise("sparsemax", out, axis, _into(rows), x, v, block=1 << 20)
 
     def jacobian(x, axis=-1):
         xl = _last(x, axis, "sparsemax")
