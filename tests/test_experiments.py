@@ -134,3 +134,30 @@ def test_step_training_freezes_hidden_layer():
     assert rule(n).verdict == E.CAVEATS
     n["max_hidden_moved"]["step"] = 0.05
     assert rule(n).verdict == E.REFUTED
+
+
+def test_zero_centring_sign_structure_and_verdict():
+    n = copy.deepcopy(quick_results()["zero_centring"].outcome.numbers)
+    # sigmoid and ReLU hidden outputs are >= 0 everywhere, tanh's are mixed
+    assert n["hidden_outputs_nonneg_frac"]["sigmoid"]["mean"] == 1.0 == n["hidden_outputs_nonneg_frac"]["relu"]["mean"]
+    assert 0.2 < n["hidden_outputs_nonneg_frac"]["tanh"]["mean"] < 0.8
+    assert n["zigzag_same_sign_updates"]["positive"]["mean"] == 1.0
+    assert n["formula_check"]["correct_rel_err"] < 1e-6 < 0.1 < n["formula_check"]["tutorial_rel_err"]
+    assert all(v == 1.0 for v in n["surface_sign_agrees_with_x1x2"].values())
+    rule = E.get("zero_centring").verdict
+    assert rule(n).verdict in (E.CONFIRMED, E.CAVEATS)
+    n["same_sign_per_example"]["tanh"]["mean"] = 1.0  # tanh would not help: the claim would fall
+    assert rule(n).verdict == E.REFUTED
+
+
+def test_zero_centring_gradients_match_torch():
+    torch = pytest.importorskip("torch")
+    from actlab.experiments.zero_centring import neuron_grads
+
+    x1, x2 = np.array([0.7, -1.3, 2.0]), np.array([1.1, 0.4, -2.5])
+    for act, tf in (("sigmoid", torch.sigmoid), ("tanh", torch.tanh)):
+        w = torch.tensor([0.5, -0.3], dtype=torch.float64, requires_grad=True)
+        H = tf(w[0] * torch.tensor(x1) + w[1] * torch.tensor(x2) + 0.1)
+        ((1.0 - H) ** 2).sum().backward()
+        g1, g2 = neuron_grads(act, "se", x1, x2)
+        np.testing.assert_allclose([g1.sum(), g2.sum()], w.grad.numpy(), rtol=1e-12)
