@@ -1,0 +1,107 @@
+"""Speed of actlab's exact GELU (f and f') against the naive SciPy formula and PyTorch.
+
+Usage: .venv/bin/python benchmarks/gelu.py [--n 10000000] [--repeat 5] [--seed 0]
+
+For float32 and float64 arrays of n standard-normal values (times 3, so the tails are
+exercised), it reports the best-of-``repeat`` time in ns/element of:
+
+* ``copyto``      np.copyto of the array into a preallocated buffer (the memory floor);
+* ``naive f``     0.5*x*(1 + scipy.special.erf(x/sqrt 2)) (the tutorials' formula, which
+                  cancels for x < -3), and ``naive f'`` = ndtr(x) + x*phi(x);
+* ``actlab f``    actlab.get("gelu").f(x, out=buf), and ``actlab f'`` likewise;
+* ``torch f``     torch.nn.functional.gelu into a preallocated out (aten gelu.out) with
+                  1 and 2 threads, and ``torch f'`` (aten gelu_backward with grad = 1);
+
+and the ratios actlab/naive and actlab/torch. PyTorch is optional: without it those rows
+are skipped. Timings are wall-clock; the machine may be shared, so compare ratios from one
+run rather than absolute figures across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+from scipy import special
+
+import actlab
+
+
+def best_ns(fn: Callable[[], object], n: int, repeat: int) -> float:
+    fn()  # warm up (allocations, tables, thread pools)
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best / n * 1e9
+
+
+def naive_f(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    np.multiply(x, 1 / math.sqrt(2), out=out)
+    special.erf(out, out=out)
+    out += 1
+    out *= x
+    out *= 0.5
+    return out
+
+
+def naive_df(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    special.ndtr(x, out=out)
+    out += x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=10**7)
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    g = actlab.get("gelu")
+    rng = np.random.default_rng(args.seed)
+    base = rng.normal(size=args.n) * 3
+    print(f"n = {args.n}, best of {args.repeat}; ns/element")
+    for dtype in (np.float32, np.float64):
+        x = base.astype(dtype)
+        buf = np.empty_like(x)
+        rows: dict[str, float] = {}
+        rows["copyto"] = best_ns(lambda: np.copyto(buf, x), args.n, args.repeat)
+        rows["naive f"] = best_ns(lambda: naive_f(x, buf), args.n, args.repeat)
+        rows["naive f'"] = best_ns(lambda: naive_df(x, buf), args.n, args.repeat)
+        rows["actlab f"] = best_ns(lambda: g.f(x, out=buf), args.n, args.repeat)
+        rows["actlab f'"] = best_ns(lambda: g.df(x, out=buf), args.n, args.repeat)
+        if torch is not None:
+            tx, tb = torch.from_numpy(x), torch.from_numpy(buf)
+            ones = torch.ones_like(tx)
+            for threads in (1, 2):
+                torch.set_num_threads(threads)
+                rows[f"torch f ({threads} thr)"] = best_ns(
+                    lambda: torch.ops.aten.gelu.out(tx, out=tb), args.n, args.repeat
+                )
+                rows[f"torch f' ({threads} thr)"] = best_ns(
+                    lambda: torch.ops.aten.gelu_backward.grad_input(ones, tx, grad_input=tb), args.n, args.repeat
+                )
+        print(f"\n{np.dtype(dtype).name}")
+        for name, ns in rows.items():
+            print(f"  {name:<18} {ns:8.2f}")
+        ratios = [("actlab f / naive f", rows["actlab f"] / rows["naive f"]),
+                  ("actlab f' / naive f'", rows["actlab f'"] / rows["naive f'"])]
+        if torch is not None:
+            for threads in (1, 2):
+                ratios.append((f"actlab f / torch f ({threads} thr)", rows["actlab f"] / rows[f"torch f ({threads} thr)"]))
+                ratios.append(
+                    (f"actlab f' / torch f' ({threads} thr)", rows["actlab f'"] / rows[f"torch f' ({threads} thr)"])
+                )
+        for name, r in ratios:
+            print(f"  {name:<30} {r:6.2f}")
+
+if __name__ == "__main__":
+    main()
