@@ -161,3 +161,14 @@ def test_zero_centring_gradients_match_torch():
         ((1.0 - H) ** 2).sum().backward()
         g1, g2 = neuron_grads(act, "se", x1, x2)
         np.testing.assert_allclose([g1.sum(), g2.sum()], w.grad.numpy(), rtol=1e-12)
+
+
+def test_output_activation_numbers_and_verdict():
+    n = copy.deepcopy(quick_results()["output_activation"].outcome.numbers)
+    assert n["sigmoid_minus_floor_min"] >= 0  # a sigmoid output can never beat the clipped targets
+    assert n["mnist_mean_abs_sum_minus_1"]["softmax"]["mean"] < 1e-5
+    assert 0.5 < n["mnist_test_acc"]["softmax"]["mean"] <= 1.0
+    rule = E.get("output_activation").verdict
+    assert rule(n).verdict in (E.CONFIRMED, E.CAVEATS)
+    n["regression_mse"]["identity"]["mean"] = 10.0  # identity output failing to fit would refute it
+    assert rule(n).verdict == E.REFUTED
