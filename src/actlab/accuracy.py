@@ -364,6 +364,7 @@ def markdown(result: dict, command: str = "actlab accuracy") -> str:
         worse = ", ".join(_label(w) for w in worse_than_torch(r))
         cells = [_fmt_ulp(r[w][i]) for w in ("f", "df") for i in IMPLS]
         lines.append(f"| {r['spec']} | {r['dtype']} | " + " | ".join(cells) + f" | {worse} |")
+    lines += ["", "## Summary", ""] + [f"- {item}" for item in summary(result)]
     lines += ["", "## Where actlab is less accurate than PyTorch", ""]
     if not result["flagged"]:
         lines.append("Nowhere: on every entry torch has, actlab's f and f' are at least as accurate.")
@@ -374,6 +375,33 @@ def markdown(result: dict, command: str = "actlab accuracy") -> str:
             where = f" (worst at x = {a['at']!r})" if a.get("at") is not None else ""
             lines.append(f"- {name} {_label(w)} {dtype}: actlab {_fmt_ulp(a)} ulp{where}, torch {_fmt_ulp(t)} ulp")
     return "\n".join(lines) + "\n"
+
+
+def summary(result: dict) -> list[str]:
+    """The highlights of the table, as sentences with the figures."""
+    from .registry import REGISTRY
+
+    rows = result["rows"]
+    within = [r for r in rows if all(r[w]["actlab"]["ulp"] <= REGISTRY[r["name"]].ulp[w] for w in ("f", "df"))]
+    beyond = []
+    for r in rows:
+        if r not in within:
+            figures = ", ".join(f"{_label(w)} {_fmt_ulp(r[w]['actlab'])}" for w in ("f", "df"))
+            beyond.append(f"{r['spec']} {r['dtype']} ({figures})")
+    naive_broken = sorted({r["name"] for r in rows for w in ("f", "df")
+                           if r[w]["naive"] is not None and not np.isfinite(r[w]["naive"]["ulp"])})
+    has_naive = sorted({r["name"] for r in rows if r["f"]["naive"] is not None})
+    torch_worse = [f"{r['spec']} {r['dtype']} {_label(w)} ({_fmt_ulp(r[w]['torch'])} vs {_fmt_ulp(r[w]['actlab'])})"
+                   for r in rows for w in ("f", "df") if r[w]["torch"] is not None
+                   and r[w]["torch"]["ulp"] > max(r[w]["actlab"]["ulp"], 0.5) * 10]
+    return [
+        f"actlab is within its documented ulp bound (f, f' <= 4 ulp unless the entry says otherwise) on "
+        f"{len(within)} of {len(rows)} rows" + (f"; beyond it: {'; '.join(beyond)}." if beyond else "."),
+        f"The naive formula overflows or cancels to inf/NaN at some finite input for {len(naive_broken)} of the "
+        f"{len(has_naive)} entries that have one: {', '.join(naive_broken)}.",
+        "PyTorch is more than 10x less accurate than actlab (finite inputs) on: "
+        + ("; ".join(torch_worse) if torch_worse else "nothing") + ".",
+    ]
 
 
 def text(result: dict) -> str:

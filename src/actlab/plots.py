@@ -157,6 +157,8 @@ def plot(
     if second and not any(c.has("d2f") for c in curves):
         raise ActlabError(f"None of {', '.join(c.act.name for c in curves)} has a second derivative in the catalogue.")
     x = np.linspace(lo, hi, n)
+    paths = {c.label[len(c.act.spec):] for c in curves if c.vector}
+    xlabel = f"x   (vector entries: output [0] of input {', '.join(sorted(p[:-3] for p in paths))})" if paths else "x"
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=(4.2 * len(panels), 3.4), layout="constrained")
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
@@ -168,7 +170,7 @@ def plot(
             ax.axhline(0, color="0.4", linewidth=0.8, zorder=1)
             ax.axvline(0, color="0.4", linewidth=0.8, zorder=1)
             ax.set_xlim(lo, hi)
-            ax.set_xlabel("x")
+            ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel)
             ax.set_title({"f": "activation", "df": "first derivative", "d2f": "second derivative"}[which])
         if len(curves) > 1:
