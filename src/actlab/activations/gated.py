@@ -79,6 +79,26 @@ def _gauss_halves(u: np.ndarray, rel: float = 0.0) -> tuple[np.ndarray, np.ndarr
     return E, F
 
 
+def _scaled(y: np.ndarray, e: np.ndarray, h: np.ndarray, delta: np.ndarray | None = None) -> np.ndarray:
+    """y e^{-a} (1 + delta), given e = e^{-a} and h = e^{-a/2} (delta: a tiny exponent
+    correction, e.g. the low part of a double-double exponent).
+
+    Formed as y*e + (y*e)*delta (e within 0.5 ulp; h*h would be 1 ulp, and a factor
+    1 + delta would round), except where e^{-a} is subnormal or nearly so: there
+    (y*h*(1 + delta))*h keeps full precision until the last rounding.
+    """
+    res = y * e
+    if delta is not None:
+        res += res * delta
+    tiny = np.flatnonzero(e < 1e-290)
+    if tiny.size:
+        yt = y[tiny] * h[tiny]
+        if delta is not None:
+            yt += yt * delta[tiny]
+        res[tiny] = yt * h[tiny]
+    return res
+
+
 # 1/sqrt(2 pi) as a double-double: the head, and the tail relative to it (passed to
 # _gauss_halves as ``rel``, so the constant costs no rounding).
 _INV_SQRT_2PI = 0.3989422804014327
@@ -364,6 +384,16 @@ _TANH_C1 = (1.5957691216057308, -9.96930880911092e-17)
 _TANH_C3 = (0.07135481627260025, -6.175149918155315e-19)
 _TANH_ZERO = (-0.7524614220710163, 3.635560509207687e-17)
 _TANH_EXP_V_ZERO = 0.29195521191476714
+# q(x) = gelu_tanh'(x) / (x - x1) on [-1.25, -0.25]: Chebyshev fit of degree 18 in
+# s = (x + 0.75)/0.5 (mpmath, relative error 3e-19; checked in tests/test_gated.py).
+_TANH_Q = (
+    2.35081443926426e-13, 9.572828386728383e-13, -6.391200774895158e-12, -3.043350850689105e-11,
+    1.461810861615712e-10, 7.323336878150115e-10, -3.8476337486965625e-09, -1.729691941537147e-08,
+    1.2040960760078939e-07, 5.214341264313141e-07, -3.5998495944765542e-06, -1.9069817707833e-05,
+    8.154935460957098e-05, 0.0006174905801596719, -0.0010235386959818612, -0.014263364721145574,
+    -0.004156212779848619, 0.19371933879418887, 0.4313538401592927,
+)
+_TANH_K0, _TANH_K1 = 1.716972025434726, 1.959377833092717  # C1 + 3 C3 x1^2, C1 + 9 C3 x1^2
 _TANH_MIN = -0.17004075057125409  # f(zero), rounded down
 # the positive zero z of f'' (double-double), and v'(z), z v'(z)^2, tanh(v(z)/2) there
 _TANH_D2_ZERO = (1.4185040087908283, 8.089265124388305e-17)
@@ -390,19 +420,19 @@ def _tanh_v(xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s, vl - (s - vh)
 
 
-def _tanh_gate(xc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(v, h, k) with h = e^{-|v|/2} and e^{-|v|} = h*h*k exactly up to rounding."""
+def _tanh_gate(xc: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(vh, vl, e, h, dl): e = e^{-|vh|}, h = e^{-|vh|/2}, e^{-|v|} = e (1 + dl) to rounding."""
     vh, vl = _tanh_v(xc)
-    h = np.exp(-0.5 * np.abs(vh))
-    k = 1.0 - np.copysign(1.0, vh) * vl  # e^{-|vh + vl|} = e^{-|vh|} (1 - sign(vh) vl)
-    return vh, h, k
+    a = np.abs(vh)
+    dl = np.copysign(1.0, vh) * -vl  # e^{-|vh + vl|} = e^{-|vh|} (1 - sign(vh) vl)
+    return vh, vl, np.exp(-a), np.exp(-0.5 * a), dl
 
 
 def _gelu_tanh_f(x: np.ndarray) -> np.ndarray:
     xc = np.clip(x, -50.0, 50.0)  # sigma(v) is 0 or 1 to float64 beyond |x| = 19
-    v, h, k = _tanh_gate(xc)
-    den = 1.0 + h * h * k
-    neg = ((xc * h) * k) * h  # x e^v for v < 0, formed so a subnormal e^v loses nothing
+    v, _, e, h, dl = _tanh_gate(xc)
+    den = 1.0 + e * (1.0 + dl)
+    neg = _scaled(xc, e, h, dl)  # x e^v for v < 0
     res = np.where(v < 0, neg, x)
     res /= den
     return res
@@ -410,8 +440,8 @@ def _gelu_tanh_f(x: np.ndarray) -> np.ndarray:
 
 def _gelu_tanh_df(x: np.ndarray) -> np.ndarray:
     xc = np.clip(x, -50.0, 50.0)
-    v, h, k = _tanh_gate(xc)
-    e = h * h * k  # e^{-|v|}
+    v, vl, e0, h, dl = _tanh_gate(xc)
+    e = e0 * (1.0 + dl)  # e^{-|v|}
     den = (1.0 + e) ** 2
     x2 = xc * xc
     dv = _TANH_C1[0] + 3.0 * _TANH_C3[0] * x2  # v'(x)
@@ -420,20 +450,32 @@ def _gelu_tanh_df(x: np.ndarray) -> np.ndarray:
     # x < 0: f' = e^v N / (1 + e^v)^2, N = 1 + e^v + x v'. N cancels at the zero x1 of f';
     # with d = x - x1, N = e^{v1} expm1(v - v1) + d (C1 + 3 C3 P), v - v1 = d (C1 + C3 P),
     # P = x^2 + x x1 + x1^2: both terms have the sign of d.
+    # With P = 3 x1^2 + d (3 x1 + d) the brackets are constants plus small corrections:
+    # C1 + C3 P = K0 + C3 r, C1 + 3 C3 P = K1 + 3 C3 r, r = d (3 x1 + d).
     d = (xc - _TANH_ZERO[0]) - _TANH_ZERO[1]
-    P = x2 + xc * _TANH_ZERO[0] + _TANH_ZERO[0] ** 2
-    dvz = np.minimum(d * (_TANH_C1[0] + _TANH_C3[0] * P), 2.0)  # v - v1 (<= 1.3 where used, x < 0)
-    N = _TANH_EXP_V_ZERO * np.expm1(dvz) + d * (_TANH_C1[0] + 3.0 * _TANH_C3[0] * P)
-    neg = ((N * h) * k) * h
+    r = d * (3.0 * _TANH_ZERO[0] + d)
+    dvz = np.minimum(d * (_TANH_K0 + _TANH_C3[0] * r), 2.0)  # v - v1 (<= 1.3 where used, x < 0)
+    N = _TANH_EXP_V_ZERO * np.expm1(dvz) + d * (_TANH_K1 + 3.0 * _TANH_C3[0] * r)
+    # x < -4: N = 1 + e^v + 3v - 2 C1 x (x v' = 3v - 2 C1 x), from the double-double v:
+    # this loses only a factor 1.7 to cancellation, the form above accumulates 2.5 ulp.
+    A, Ae = _two_prod(v, 3.0)
+    B, Be = _two_prod(xc, 2.0 * _TANH_C1[0])
+    tail = (A - B) + ((Ae - Be) + (1.0 + e + 3.0 * vl - 2.0 * _TANH_C1[1] * xc))
+    N = np.where(xc < -4.0, tail, N)
+    neg = _scaled(N, e0, h, dl)
     res = np.where(xc < 0, neg, pos)
     res /= den
+    # around the zero, |x + 0.75| <= 0.5: f' = d q(x), q a fitted polynomial (fewer roundings)
+    idx = np.flatnonzero(np.abs(xc + 0.75) <= 0.5)
+    if idx.size:
+        xi = xc[idx]
+        res[idx] = ((xi - _TANH_ZERO[0]) - _TANH_ZERO[1]) * _horner(_TANH_Q, (xi + 0.75) * 2.0)
     return res
 
 
 def _gelu_tanh_d2f(x: np.ndarray) -> np.ndarray:
     xc = np.clip(x, -50.0, 50.0)
-    v, h, k = _tanh_gate(xc)
-    e = h * h * k
+    v, _, e, h, dl = _tanh_gate(xc)
     x2 = xc * xc
     dv = _TANH_C1[0] + 3.0 * _TANH_C3[0] * x2
     # f'' = sigma(v) sigma(-v) M, M = 2 v' + x v'' - x v'^2 T = 2 C1 + 12 C3 x^2 - A T with
@@ -448,7 +490,9 @@ def _gelu_tanh_d2f(x: np.ndarray) -> np.ndarray:
     dA = d * dv * dv + (3.0 * _TANH_C3[0] * z) * d * (a + z) * (dv + _TANH_D2_DV)
     dT = np.tanh(0.5 * d * (_TANH_C1[0] + _TANH_C3[0] * (x2 + a * z + z * z))) * (1.0 - t * _TANH_D2_T)
     m = (12.0 * _TANH_C3[0]) * d * (a + z) - dA * t - _TANH_D2_A * dT
-    return ((m * h) * k) * h / (1.0 + e) ** 2
+    res = _scaled(m, e, h, dl)
+    res /= (1.0 + e * (1.0 + dl)) ** 2
+    return res
 
 
 @activation(
@@ -504,44 +548,54 @@ _SILU_D2_ZERO = (2.3993572805154675, 1.8464872855353363e-16)
 _SILU_MIN = -0.27846454276107384  # min of y sigma(y) = y0 + 1 = -w, rounded down
 
 
-def _silu_gate(x: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray]:
-    """(y, h): y = beta x clipped to +-1500 (where h = e^{-|y|/2} = 0), h."""
-    with np.errstate(over="ignore"):  # beta x may overflow to +-inf: clipped just below
-        y = np.clip(beta * x, -1500.0, 1500.0)
-    return y, np.exp(-0.5 * np.abs(y))
+def _silu_gate(x: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(y, e, h, dl): y = beta x clipped to +-1500, e = e^{-|y|}, h = e^{-|y|/2}, and dl the
+    correction e^{-|beta x|} = e (1 + dl) for the rounding of beta x (None when beta = 1):
+    in the left tail silu ~ x e^y, so an error dy is a relative error dy, up to 1e-13."""
+    if beta == 1.0:
+        y, dl = np.clip(x, -1500.0, 1500.0), None
+    else:
+        with np.errstate(over="ignore"):  # beta x may overflow to +-inf: clipped just below
+            y = np.clip(beta * x, -1500.0, 1500.0)
+        xs = np.clip(x, -1e290, 1e290)
+        yh, yl = _two_prod(np.clip(xs, -3000.0 / beta, 3000.0 / beta), beta)  # beta x = yh + yl exactly
+        dl = np.copysign(1.0, yh) * -yl  # e^{-|beta x|} = e^{-|y|} (1 - sign(y) yl) where not clipped
+    a = np.abs(y)
+    return y, np.exp(-a), np.exp(-0.5 * a), dl
 
 
 def _silu_f(x: np.ndarray, beta: float) -> np.ndarray:
-    y, h = _silu_gate(x, beta)
-    neg = (np.clip(x, -1e300, 1e300) * h) * h  # x e^y for y < 0 (clip keeps inf * 0 out)
+    y, e, h, dl = _silu_gate(x, beta)
+    neg = _scaled(np.clip(x, -1e300, 1e300), e, h, dl)  # x e^y for y < 0 (clip keeps inf * 0 out)
     res = np.where(y < 0, neg, x)
-    res /= 1.0 + h * h
+    res /= 1.0 + (e if dl is None else e * (1.0 + dl))
     return res
 
 
 def _silu_df(x: np.ndarray, beta: float) -> np.ndarray:
-    y, h = _silu_gate(x, beta)
-    e = h * h  # e^{-|y|}
+    y, e0, h, dl = _silu_gate(x, beta)
+    e = e0 if dl is None else e0 * (1.0 + dl)  # e^{-|y|}
     # f' = sigma(y) (1 + y sigma(-y)). y >= 0: (1 + e (1 + y)) / (1 + e)^2, all positive.
     pos = 1.0 + e * (1.0 + y)
     # y < 0: e^y (1 + y + e^y) / (1 + e^y)^2, and 1 + y + e^y cancels at y0; with
     # d = y - y0 it is d + w expm1(d) exactly (w = e^{y0}), two terms of one sign.
     d = (y - _SILU_ZERO[0]) - _SILU_ZERO[1]
-    neg = ((d + _SILU_W * np.expm1(np.minimum(d, 2.0))) * h) * h
+    neg = _scaled(d + _SILU_W * np.expm1(np.minimum(d, 2.0)), e0, h, dl)
     res = np.where(y < 0, neg, pos)
     res /= (1.0 + e) ** 2
     return res
 
 
 def _silu_d2f(x: np.ndarray, beta: float) -> np.ndarray:
-    y, h = _silu_gate(x, beta)
+    y, e, h, dl = _silu_gate(x, beta)
     a = np.abs(y)
     t = np.tanh(0.5 * a)
     # f'' = beta sigma(y) sigma(-y) (2 - y tanh(y/2)); the bracket cancels at |y| = y2. With
     # d = |y| - y2 and tanh(y2/2) = 2/y2 it equals -(d t + tanh(d/2)(y2 - 2t)) exactly.
     d = (a - _SILU_D2_ZERO[0]) - _SILU_D2_ZERO[1]
     g = -(d * t + np.tanh(0.5 * d) * (_SILU_D2_ZERO[0] - 2.0 * t))
-    res = ((g * h) * h) / (1.0 + h * h) ** 2
+    res = _scaled(g, e, h, dl)
+    res /= (1.0 + (e if dl is None else e * (1.0 + dl))) ** 2
     if beta != 1.0:
         res *= beta
     return res
@@ -573,8 +627,8 @@ class silu:
     zeros of f'' at |βx| = 2.39936 are handled likewise. The product x·e^{βx} is formed as
     (x·e^{βx/2})·e^{βx/2} so a subnormal gate loses no accuracy (x = -745). Limits:
     f(-inf) = 0 (PyTorch, Keras and JAX return NaN: -inf·0), f'(-inf) = 0, f'(inf) = 1.
-    For β != 1 the rounding of βx adds a relative error of about |βx|·2^-53 in the left
-    tail (the catalogue's accuracy contract is measured at β = 1, where βx is exact).
+    For β != 1, βx is formed exactly (Dekker) where the gate needs it: its rounding would be
+    a relative error of |βx|·2^-53 in the left tail.
 
     >>> import actlab
     >>> s = actlab.get("silu")
@@ -616,7 +670,7 @@ def _mish_f(x: np.ndarray) -> np.ndarray:
     xc, e, h = _mish_parts(x)
     n = e * (e + 2.0)
     # x < 0 (e = e^x): x e (e + 2)/(n + 2), with x e formed as (x h) h (subnormal e^x)
-    neg = ((xc * h) * h) * (e + 2.0) / (n + 2.0)
+    neg = _scaled(xc, e, h) * (e + 2.0) / (n + 2.0)
     pos = x * (1.0 + 2.0 * e) / (1.0 + 2.0 * e + 2.0 * e * e)
     return np.where(xc < 0, neg, pos)
 
@@ -639,7 +693,7 @@ def _mish_df(x: np.ndarray) -> np.ndarray:
     plain = 4.0 * (1.0 + xc) + e * (6.0 + 4.0 * xc) + 4.0 * e * e + e**3
     B = np.where((xc >= -1.5) & (xc <= -0.95), near, plain)
     Dn = e * e + 2.0 * e + 2.0
-    neg = ((B * h) * h) / (Dn * Dn)
+    neg = _scaled(B, e, h) / (Dn * Dn)
     return np.where(xc < 0, neg, pos)
 
 
@@ -650,7 +704,7 @@ def _mish_d2f(x: np.ndarray) -> np.ndarray:
     # (the e^4 and e^5 terms cancel exactly, so they are not computed).
     num = (16.0 + 8.0 * xc) + e * ((32.0 + 8.0 * xc) + e * ((24.0 - 12.0 * xc) + e * (8.0 - 8.0 * xc)))
     D = e * e + 2.0 * e + 2.0
-    neg = ((num * h) * h) / D**3
+    neg = _scaled(num, e, h) / D**3
     # x >= 0, u = e^-x: numerator and denominator times u^6 give the reversed polynomial
     # u^2 [8(1 - x) + (24 - 12x) u + (32 + 8x) u^2 + (16 + 8x) u^3] / (1 + 2u + 2u^2)^3.
     u = e
