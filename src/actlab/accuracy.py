@@ -93,6 +93,7 @@ def vector_rows(dtype: np.dtype | type, seed: int = 0) -> list[np.ndarray]:
 # are computed once and shared by the three, so the columns are directly comparable.
 
 IMPLS = ("actlab", "naive", "torch")
+FLAG_MARGIN = 0.1  # ulp
 TABLE_DTYPES = ("float32", "float64")
 
 
@@ -107,7 +108,8 @@ def _max_err(actual: np.ndarray | None, exact: list[object], dtype: np.dtype, x:
     err = ulp_errors(actual, exact, dtype)
     finite = np.ones(err.shape, bool) if x is None else np.isfinite(x.ravel())
     special = err[~finite]
-    cell = {"ulp": 0.0, "at": None, "specials_ok": bool(np.all(special == 0)) if special.size else None}
+    # at +-inf the limit itself may not be representable (arctan: pi/2): allow 1 ulp there
+    cell = {"ulp": 0.0, "at": None, "specials_ok": bool(np.all(special <= 1.0)) if special.size else None}
     if finite.any():
         i = int(np.flatnonzero(finite)[np.argmax(err[finite])])
         cell["ulp"] = float(err[i])
@@ -197,14 +199,18 @@ def measure(name: str, dtypes: tuple[str, ...] = TABLE_DTYPES) -> list[dict]:
 def worse_than_torch(row: dict) -> list[str]:
     """Which of f, df actlab gets less accurately than torch in this row.
 
-    Differences among correctly rounded results (<= 0.5 ulp) are not counted.
+    Differences among correctly rounded results (<= 0.5 ulp) and differences below
+    :data:`FLAG_MARGIN` ulp (the rounding of the last operation) are not counted; a wrong
+    value at +-inf/NaN where torch's is right is.
     """
     bad = []
     for which in ("f", "df"):
         ours, theirs = row[which]["actlab"], row[which]["torch"]
         if ours is None or theirs is None:
             continue
-        if ours["ulp"] > max(theirs["ulp"], 0.5) or (ours.get("specials_ok") is False and theirs.get("specials_ok")):
+        if ours["ulp"] > max(theirs["ulp"], 0.5) + FLAG_MARGIN or (
+            ours.get("specials_ok") is False and theirs.get("specials_ok")
+        ):
             bad.append(which)
     return bad
 
@@ -352,7 +358,7 @@ def markdown(result: dict, command: str = "actlab accuracy") -> str:
         "whose value is a convention) or `actlab.accuracy.vector_rows` (vector entries: f "
         "elementwise on rows of 2 to 1000 entries up to |x| = 800; f' = the Jacobian entries, "
         "rows up to 100). The figure is the max over finite inputs; a `*` marks a wrong result at "
-        "an input of +-inf or NaN (not the limit, or NaN not propagated). *naive* is the tutorials' "
+        "an input of +-inf or NaN (more than 1 ulp from the limit, or NaN not propagated). *naive* is the tutorials' "
         "formula (`actlab.naive`; inf = it overflows to inf/NaN where the true value is finite), *torch* is PyTorch's own function "
         "with autograd derivatives (`actlab.peers`); — means there is none. A correctly rounded "
         "result has error <= 0.5 ulp.",
