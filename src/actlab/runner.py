@@ -232,10 +232,16 @@ class Runner:
         self.progress = progress
         self.stats = {"computed": 0, "cached": 0, "seconds": 0.0}
         self._own_pool: cf.ProcessPoolExecutor | None = None
+        self._serial_pool: cf.ProcessPoolExecutor | None = None
 
-    def _pool(self, n_tasks: int) -> contextlib.AbstractContextManager:
+    def _pool(self, n_tasks: int, serial: bool = False) -> contextlib.AbstractContextManager:
         if self.executor is not None:
             return contextlib.nullcontext(self.executor)
+        if serial and self.workers > 1:  # one worker process: cells that time themselves run alone
+            if self._serial_pool is None:
+                ctx = multiprocessing.get_context("spawn")
+                self._serial_pool = cf.ProcessPoolExecutor(1, mp_context=ctx, initializer=_worker_init)
+            return contextlib.nullcontext(self._serial_pool)
         if self.workers <= 1 or n_tasks <= 1:
             return contextlib.nullcontext(SerialExecutor())
         if self._own_pool is None:  # one pool for the runner's life: workers import actlab once
@@ -246,9 +252,10 @@ class Runner:
 
     def close(self) -> None:
         """Shut the worker pool down (if one was started) and close the cache."""
-        if self._own_pool is not None:
-            self._own_pool.shutdown(wait=True, cancel_futures=True)
-            self._own_pool = None
+        for pool in (self._own_pool, self._serial_pool):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._own_pool = self._serial_pool = None
 
     def __enter__(self) -> Runner:
         return self
@@ -256,8 +263,12 @@ class Runner:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def map(self, fn: CellFn, cells: Sequence[dict], desc: str | None = None) -> list[Any]:
+    def map(self, fn: CellFn, cells: Sequence[dict], desc: str | None = None, *, serial: bool = False) -> list[Any]:
         """``[fn(cell) for cell in cells]``, from the cache where possible.
+
+        ``serial=True`` computes the cells one at a time in a single worker process (in this
+        process with ``workers=1`` or the caller's executor): for cells that measure time,
+        which parallel cells would perturb.
 
         Every finished cell is stored immediately. On KeyboardInterrupt or an exception in
         a cell, pending cells are cancelled, finished ones are kept, and the error is raised.
@@ -282,7 +293,7 @@ class Runner:
         )
         try:
             if first:
-                with self._pool(len(first)) as pool:
+                with self._pool(len(first), serial) as pool:
                     futures: dict[cf.Future, int] = {}
                     stored: set[int] = set()
 
@@ -297,8 +308,9 @@ class Runner:
                         bar.update(sum(1 for j in todo if keys[j] == keys[i]))
 
                     try:
-                        for i in first.values():
-                            futures[pool.submit(_timed, name, cells[i])] = i
+                        with _one_blas_thread():  # spawned workers take the environment at submit
+                            for i in first.values():
+                                futures[pool.submit(_timed, name, cells[i])] = i
                         for fut in cf.as_completed(futures):
                             store(fut)
                     except BaseException:
@@ -308,9 +320,10 @@ class Runner:
                         for f, i in futures.items():
                             if i not in stored and f.done() and not f.cancelled() and f.exception() is None:
                                 store(f)
-                        if pool is self._own_pool:  # workers may be mid-cell: do not wait for them
+                        if pool in (self._own_pool, self._serial_pool):  # workers may be mid-cell: do not wait
                             pool.shutdown(wait=False, cancel_futures=True)
-                            self._own_pool = None
+                            self._own_pool = None if pool is self._own_pool else self._own_pool
+                            self._serial_pool = None if pool is self._serial_pool else self._serial_pool
                         raise
             for i in todo:
                 if results[i] is None:
