@@ -205,3 +205,17 @@ def test_gelu_tanh_derivative_polynomial_against_mpmath():
         assert abs(gated._TANH_K0 - (dd(gated._TANH_C1) + 3 * c3 * x1**2)) < 1e-15
         assert abs(gated._TANH_K1 - (dd(gated._TANH_C1) + 9 * c3 * x1**2)) < 1e-15
     assert accuracy.ulp_errors(got, exact, np.float64).max() <= 1.5
+
+
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu", "mish"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: d.__name__)
+def test_blocks_and_non_contiguous_out(name, dtype):
+    """Arrays longer than a block, strided input and a strided out= buffer."""
+    act = actlab.get(name)
+    n = gated._BLOCK + 1001
+    x = (np.random.default_rng(5).normal(size=2 * n) * 6).astype(dtype)[::2]
+    for which in ("f", "df", "d2f"):
+        want = np.concatenate([getattr(act, which)(x[i : i + 999]) for i in range(0, n, 999)])
+        out = np.empty((n, 2), dtype)[:, 0]
+        assert getattr(act, which)(x, out=out) is out
+        np.testing.assert_array_equal(out, want)
