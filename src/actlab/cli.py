@@ -330,8 +330,35 @@ def _run_bench_train(a: argparse.Namespace) -> int:
     return 0
 
 
+def _diagnostics(sub: argparse._SubParsersAction) -> None:
+    """diagnose: dead / saturated units and gradient flags of a saved model (logic in actlab.diagnostics)."""
+    p = sub.add_parser("diagnose", help="per-layer dead, inactive and saturated units of a saved model (.npz)")
+    p.add_argument("model", help="a model.npz written by 'actlab train' or nn.save")
+    p.add_argument("--data", default="mnist", help="'mnist' (bundled / $ACTLAB_DATA) or a directory of IDX files")
+    p.add_argument("--split", default="test", choices=["train", "test"])
+    p.add_argument("--limit", type=int, default=None, help="use the first N examples only")
+    p.add_argument("--dead-eps", type=float, default=1e-3, help="dead: |f'(z)| <= this on every example")
+    p.add_argument("--sat-eps", type=float, default=0.01, help="saturated: |f'(z)| < this on most examples")
+    p.add_argument("--sat-most", type=float, default=0.9, help="'most' for saturation (fraction of examples)")
+    p.set_defaults(func=_run_diagnose)
+
+
+def _run_diagnose(a: argparse.Namespace) -> int:
+    from . import diagnostics
+
+    res = diagnostics.diagnose_file(a.model, data=a.data, split=a.split, limit=a.limit, dead_eps=a.dead_eps,
+                                    sat_eps=a.sat_eps, sat_most=a.sat_most)
+    print(f"{a.model} ({res['model'].arch}) on {res['samples']} {a.split} examples")
+    print(diagnostics.format_units(res["units"]))
+    if res["gradients"]:
+        print(diagnostics.format_gradients(res["gradients"]))
+    print(res["definitions"])
+    return 0
+
+
 # Each concern adds its subcommands here, in its own function.
-SECTIONS: list[Callable[[argparse._SubParsersAction], None]] = [_catalogue, _tools, _data, _experiments, _engine]
+SECTIONS: list[Callable[[argparse._SubParsersAction], None]] = [_catalogue, _tools, _data, _experiments, _engine,
+                                                                _diagnostics]
 
 
 def build_parser() -> argparse.ArgumentParser:
