@@ -328,6 +328,7 @@ def fit(
     sched = nn.schedule(schedule, opt.lr, total)
     rng = as_rng(seed)
     classify = _is_labels(y) and model.output != "identity"
+    fast_acc = classify and hasattr(loss, "n_correct")
     hist = History(config={
         "arch": model.arch, "layers": [l.config() for l in model.layers], "output": model.output,
         "loss": repr(loss), "optimizer": type(opt).__name__, "lr": opt.lr, "momentum": getattr(opt, "momentum", None),
@@ -369,7 +370,9 @@ def fit(
                         hist.stopped = (f"Stopped at step {step} (epoch {epoch}): the loss is {lv}. "
                                         f"First non-finite values in {where}. Learning rate too high? (lr={opt.lr:g})")
                         break
-                    if classify:
+                    if fast_acc:
+                        correct += loss.n_correct()
+                    elif classify:
                         pred = np.argmax(z, axis=1) if z.shape[1] > 1 else (z[:, 0] > 0)
                         correct += int(np.count_nonzero(pred == yb))
                     model.backward(loss.backward())
