@@ -30,14 +30,18 @@ from scipy import special
 import actlab
 
 
-def best_ns(fn: Callable[[], object], n: int, repeat: int) -> float:
-    fn()  # warm up (allocations, tables, thread pools)
-    best = math.inf
+def best_ns(fns: dict[str, Callable[[], object]], n: int, repeat: int) -> dict[str, float]:
+    """Best-of-``repeat`` ns/element of each function, timed round-robin (one call of each
+    per round), so a change of machine load between rounds affects all of them alike."""
+    for fn in fns.values():
+        fn()  # warm up (allocations, tables, thread pools)
+    best = dict.fromkeys(fns, math.inf)
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best / n * 1e9
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return {name: t / n * 1e9 for name, t in best.items()}
 
 
 def naive_f(x: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -72,23 +76,24 @@ def main(argv: list[str] | None = None) -> None:
     for dtype in (np.float32, np.float64):
         x = base.astype(dtype)
         buf = np.empty_like(x)
-        rows: dict[str, float] = {}
-        rows["copyto"] = best_ns(lambda: np.copyto(buf, x), args.n, args.repeat)
-        rows["naive f"] = best_ns(lambda: naive_f(x, buf), args.n, args.repeat)
-        rows["naive f'"] = best_ns(lambda: naive_df(x, buf), args.n, args.repeat)
-        rows["actlab f"] = best_ns(lambda: g.f(x, out=buf), args.n, args.repeat)
-        rows["actlab f'"] = best_ns(lambda: g.df(x, out=buf), args.n, args.repeat)
+        fns: dict[str, Callable[[], object]] = {
+            "copyto": lambda: np.copyto(buf, x),
+            "naive f": lambda: naive_f(x, buf),
+            "naive f'": lambda: naive_df(x, buf),
+            "actlab f": lambda: g.f(x, out=buf),
+            "actlab f'": lambda: g.df(x, out=buf),
+        }
+        rows = best_ns(fns, args.n, args.repeat)
         if torch is not None:
             tx, tb = torch.from_numpy(x), torch.from_numpy(buf)
             ones = torch.ones_like(tx)
             for threads in (1, 2):
                 torch.set_num_threads(threads)
-                rows[f"torch f ({threads} thr)"] = best_ns(
-                    lambda: torch.ops.aten.gelu.out(tx, out=tb), args.n, args.repeat
-                )
-                rows[f"torch f' ({threads} thr)"] = best_ns(
-                    lambda: torch.ops.aten.gelu_backward.grad_input(ones, tx, grad_input=tb), args.n, args.repeat
-                )
+                peer = {
+                    f"torch f ({threads} thr)": lambda: torch.ops.aten.gelu.out(tx, out=tb),
+                    f"torch f' ({threads} thr)": lambda: torch.ops.aten.gelu_backward.grad_input(ones, tx, grad_input=tb),
+                }
+                rows.update(best_ns(peer, args.n, args.repeat))
         print(f"\n{np.dtype(dtype).name}")
         for name, ns in rows.items():
             print(f"  {name:<18} {ns:8.2f}")
