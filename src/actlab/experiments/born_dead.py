@@ -73,7 +73,7 @@ class Config:
 def theory(width: int, depth: int | np.ndarray) -> np.ndarray | float:
     """1 - (1 - 2^-N)^L: probability that some hidden layer among L is all-zero at one input.
 
-    >>> round(theory(2, 1), 4), round(theory(2, 10), 4), theory(64, 10) < 1e-17
+    >>> round(float(theory(2, 1)), 4), round(float(theory(2, 10)), 4), bool(theory(64, 10) < 1e-17)
     (0.25, 0.9437, True)
     """
     return -np.expm1(np.asarray(depth) * np.log1p(-(2.0 ** -width)))
