@@ -47,6 +47,43 @@ def _wide(kernel):
     return run
 
 
+def _pow2(c):
+    return math.frexp(c)[0] == 0.5
+
+
+def _two_prod(a, c):
+    """p, e with p = fl(a*c) and p + e = a*c exactly (Dekker; float64, |a|, |c| < 1e290)."""
+    t = c * 134217729.0  # 2^27 + 1: Veltkamp's split
+    ch = t - (t - c)
+    cl = c - ch
+    p = np.multiply(a, c, out=np.empty_like(a))
+    t = np.multiply(a, 134217729.0, out=np.empty_like(a))
+    ah = np.subtract(t, a, out=np.empty_like(a))
+    np.subtract(t, ah, out=ah)  # ah = t - (t - a): the high 26 bits of a
+    al = np.subtract(a, ah, out=t)
+    e = np.multiply(ah, ch, out=np.empty_like(a))
+    np.subtract(e, p, out=e)
+    np.add(e, np.multiply(ah, cl, out=ah), out=e)
+    np.add(e, np.multiply(al, ch, out=ah), out=e)
+    np.add(e, np.multiply(al, cl, out=al), out=e)
+    return p, e
+
+
+def _wide_unless(exact):
+    """Like _wide, but float32 stays native when exact(**params) holds."""
+
+    def deco(kernel):
+        wide = _wide(kernel)
+
+        @functools.wraps(kernel)
+        def run(x, out, **params):
+            return kernel(x, out, **params) if exact(**params) else wide(x, out, **params)
+
+        return run
+
+    return deco
+
+
 # ---- shared building blocks ----------------------------------------------------------------
 
 # Below this x, σ(x) = e^x / (1 + e^x) equals e^x to within half an ulp in float64 (e^-40 <
@@ -418,7 +455,9 @@ class softplus:
 
     Computed as max(x, 0) + log1p(e^{-β|x|})/β, which never overflows (the naive
     log(1 + e^x) overflows for x > 709.8 and returns 0 for x < -37 instead of e^x).
-    f'(x) = σ(βx), f''(x) = β σ'(βx) (see sigmoid). Limits: f(-inf) = 0, f(inf) = inf,
+    f'(x) = σ(βx), f''(x) = β σ'(βx) (see sigmoid). For β not a power of two, βx is
+    carried exactly as p + e (Dekker's product; float32 input computes in float64), since
+    the rounding of βx would sit in an exponent (100 ulp at βx = -260). Limits: f(-inf) = 0, f(inf) = inf,
     f'(-inf) = 0, f'(inf) = 1. PyTorch's ``Softplus(beta=1, threshold=20)`` returns x
     itself once βx > 20, which is off by log1p(e^{-x}) ~ 2e-9 at x = 20 (about 10^7 ulp in
     float64); actlab has no threshold and is exact for all x. Keras and JAX have no β
@@ -433,42 +472,101 @@ class softplus:
     9.357622968839737e-14
     """
 
+    @_wide_unless(lambda beta: _pow2(beta))
     def f(x, out, beta):
-        np.abs(x, out=out)
-        with np.errstate(over="ignore"):  # -β|x| = -inf gives exp = 0: the limit
-            np.multiply(out, -beta, out=out)
-        np.exp(out, out=out)
+        if _pow2(beta):  # βx is exact (beta = 1 is the common case)
+            np.abs(x, out=out)
+            if beta != 1.0:
+                with np.errstate(over="ignore", under="ignore"):  # -β|x| = -inf: exp = 0, the limit
+                    np.multiply(out, beta, out=out)
+            np.negative(out, out=out)
+            np.exp(out, out=out)
+        else:
+            p, e = _softplus_arg(x, beta)
+            np.multiply(e, np.sign(p), out=e)  # β|x| = |p| + e now
+            np.abs(p, out=p)
+            np.negative(p, out=p)
+            np.exp(p, out=out)
+            np.negative(e, out=e)
+            np.add(e, 1.0, out=e)
+            np.multiply(out, e, out=out)  # e^{-|p| - e} = e^{-|p|} (1 - e)
         np.log1p(out, out=out)
         if beta != 1.0:
             np.divide(out, beta, out=out)
         return np.add(out, np.maximum(x, 0.0), out=out)
 
+    @_wide_unless(lambda beta: _pow2(beta))
     def df(x, out, beta):
         if beta == 1.0:
             return _sigmoid(x, out)
-        with np.errstate(over="ignore"):
-            bx = np.multiply(x, beta)
-        return _sigmoid(bx, out)
+        if _pow2(beta):
+            with np.errstate(over="ignore", under="ignore"):
+                return _sigmoid(np.multiply(x, beta), out)
+        p, e = _softplus_arg(x, beta)
+        _sigmoid(p, out)
+        np.multiply(e, _dsigmoid(p, np.empty_like(p)), out=e)  # σ(p + e) = σ(p) + σ'(p) e
+        return np.add(out, e, out=out)
 
+    @_wide_unless(lambda beta: _pow2(beta))
     def d2f(x, out, beta):
         if beta == 1.0:
             return _dsigmoid(x, out)
-        with np.errstate(over="ignore"):
-            bx = np.multiply(x, beta)
-        _dsigmoid(bx, out)
+        if _pow2(beta):
+            with np.errstate(over="ignore", under="ignore"):
+                _dsigmoid(np.multiply(x, beta), out)
+        else:
+            p, e = _softplus_arg(x, beta)
+            _dsigmoid(p, out)
+            t = np.multiply(p, 0.5, out=p)  # σ'(p + e) = σ'(p) (1 - tanh(p/2) e)
+            np.tanh(t, out=t)
+            np.multiply(t, e, out=t)
+            np.subtract(1.0, t, out=t)
+            np.multiply(out, t, out=out)
         return np.multiply(out, beta, out=out)
+
+
+def _softplus_arg(x, beta):
+    """p + e = βx exactly (float64), with x clipped where e^{-β|x|} = 0 anyway."""
+    bound = min(1000.0 / beta, 1e290)
+    return _two_prod(np.clip(x, -bound, bound), beta)
 
 
 # ---- exponential linear units --------------------------------------------------------------
 
 
-def _elu_kernels(x, out, scale, neg_scale, input_scale):
-    """scale*x for x > 0, neg_scale*expm1(input_scale*x) for x <= 0 (NaN propagates)."""
+def _neg_part(x, out, divisor):
+    """min(x, 0)/divisor = q + d: q into out, and d (None when exact).
+
+    The exponent of e^{x/alpha} must not carry the rounding of x/alpha: half an ulp of an
+    exponent near -700 is 80 ulp of the result. With q = fl(y/alpha) and the exact product
+    q*alpha = p + e, the remainder y - q*alpha = (y - p) - e is exact and d = remainder/alpha.
+    For alpha a power of two, q is exact. (float64; float32 input computes in float64.)
+    """
     np.minimum(x, 0.0, out=out)  # the exp branch sees only x <= 0: no overflow for large x
-    if input_scale != 1.0:
-        with np.errstate(over="ignore"):  # x/alpha = -inf for tiny alpha gives expm1 = -1
-            np.multiply(out, input_scale, out=out)
-    np.expm1(out, out=out)
+    if divisor == 1.0:
+        return out, None
+    # beyond -800 alpha, e^{x/alpha} = 0 whatever the split gives: clip to keep it finite
+    np.maximum(out, -min(800.0 * divisor, 1e290), out=out)
+    if _pow2(divisor):
+        with np.errstate(under="ignore"):
+            return np.divide(out, divisor, out=out), None
+    q = np.divide(out, divisor, out=np.empty_like(out))
+    p, e = _two_prod(q, divisor)
+    np.subtract(out, p, out=p)  # exact (Sterbenz)
+    np.subtract(p, e, out=p)
+    np.divide(p, divisor, out=p)
+    np.copyto(out, q)
+    return out, p
+
+
+def _elu_kernels(x, out, scale, neg_scale, divisor):
+    """scale*x for x > 0, neg_scale*expm1(x/divisor) for x <= 0 (NaN propagates)."""
+    y, d = _neg_part(x, out, divisor)
+    if d is not None:  # expm1(q + d) = expm1(q) + e^q d
+        np.multiply(d, np.exp(y), out=d)
+    np.expm1(y, out=out)
+    if d is not None:
+        np.add(out, d, out=out)
     if neg_scale != 1.0:
         np.multiply(out, neg_scale, out=out)
     pos = x > 0
@@ -477,16 +575,21 @@ def _elu_kernels(x, out, scale, neg_scale, input_scale):
     return np.multiply(x, scale, out=out, where=pos)
 
 
-def _elu_slope(x, out, scale, neg_scale, input_scale, at_zero_neg):
-    """f' (at_zero_neg=True: x <= 0 takes the exp branch, as torch's backward) or f''."""
-    np.minimum(x, 0.0, out=out)
-    if input_scale != 1.0:
-        with np.errstate(over="ignore"):
-            np.multiply(out, input_scale, out=out)
-    np.exp(out, out=out)
-    np.multiply(out, neg_scale * input_scale, out=out)
+def _elu_slope(x, out, pos_value, coef, divisor, at_zero_neg):
+    """coef*e^{x/divisor} for x <= 0 (x < 0 if not at_zero_neg), pos_value beyond.
+
+    at_zero_neg=True is f' (torch's backward takes the exp branch at 0); False is f''
+    (torch's double backward gives the x > 0 value at 0).
+    """
+    y, d = _neg_part(x, out, divisor)
+    np.exp(y, out=out)
+    if d is not None:  # e^{q + d} = e^q (1 + d)
+        np.add(d, 1.0, out=d)
+        np.multiply(out, d, out=out)
+    if coef != 1.0:
+        np.multiply(out, coef, out=out)
     pos = x > 0 if at_zero_neg else x >= 0
-    return np.copyto(out, scale, where=pos) or out
+    return np.copyto(out, pos_value, where=pos) or out
 
 
 def _elu_range(alpha):
@@ -586,7 +689,10 @@ class celu:
 
     f'(x) = e^{x/α} for x <= 0 is 1 at 0 for every α, so f is C1 with no kink; f''
     jumps from 1/α to 0 at 0 and d2f(0) = 0 as torch's double backward. Computed as
-    α expm1(min(x, 0)/α) (no overflow in the unused branch). Limits: f(-inf) = -α,
+    α expm1(min(x, 0)/α) (no overflow in the unused branch), with x/α split exactly into
+    q + d when α is not a power of two (the rounding of x/α would otherwise sit in the
+    exponent: 80 ulp at x/α = -700), then expm1(q + d) = expm1(q) + e^q d; float32 input
+    computes in float64 then. Limits: f(-inf) = -α,
     f(inf) = inf. PyTorch's ``CELU`` and JAX's ``celu`` default to α = 1.
 
     >>> import actlab
@@ -594,14 +700,17 @@ class celu:
     array([-1.26424112,  0.        ,  1.        ])
     """
 
+    @_wide_unless(lambda alpha: _pow2(alpha))
     def f(x, out, alpha):
-        return _elu_kernels(x, out, 1.0, alpha, 1.0 / alpha if alpha != 1.0 else 1.0)
+        return _elu_kernels(x, out, 1.0, alpha, alpha)
 
+    @_wide_unless(lambda alpha: _pow2(alpha))
     def df(x, out, alpha):
-        return _elu_slope(x, out, 1.0, alpha, 1.0 / alpha if alpha != 1.0 else 1.0, True)
+        return _elu_slope(x, out, 1.0, 1.0, alpha, True)
 
+    @_wide_unless(lambda alpha: _pow2(alpha))
     def d2f(x, out, alpha):
-        _elu_slope(x, out, 0.0, 1.0, 1.0 / alpha if alpha != 1.0 else 1.0, False)
+        _elu_slope(x, out, 0.0, 1.0, alpha, False)
         if alpha != 1.0:
             np.divide(out, alpha, out=out)
         return out
