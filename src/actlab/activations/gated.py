@@ -4,15 +4,15 @@ and their relatives.
 Every one of them is x times a gate that tends to 0 as x -> -inf, so three numerical
 traps are shared, and handled the same way throughout this module:
 
-* ``-inf * 0``: the limits at +-inf are returned explicitly (f(-inf) = 0, f'(-inf) = 0),
-  never computed as ``x * gate``, which gives NaN there (as torch.nn.functional.silu,
-  keras.activations.silu and jax.nn.silu do);
+* ``-inf * 0``: the limits at +-inf are returned (f(-inf) = -0.0, f'(-inf) = ±0.0): x is
+  clamped where the gate is already 0, never left to compute ``-inf * 0`` = NaN (which
+  torch.nn.functional.silu returns; Keras and JAX form the same x·sigmoid(x) product);
 * cancellation in the derivative: f' = g(x) + x g'(x) has a zero (the minimum of f), near
   which the two terms cancel. Each f' is rewritten around that zero with the zero stored
   as a double-double constant (``_*_ZERO``), so the result keeps full relative accuracy;
 * subnormal gates: x·e^x with e^x subnormal (x < -708 in float64) loses precision before
-  the product with x rounds back up into the normal range. The gate is split as
-  e^{x/2}·e^{x/2} and the product formed as (x·e^{x/2})·e^{x/2}.
+  the product with x rounds back up into the normal range. There the product is formed
+  as (x·e^{x/2})·e^{x/2}, which rounds once into the subnormal range (:func:`_scaled`).
 
 float16 and float32 inputs are computed in float64 and rounded once, except for the fast
 float32 GELU (see :func:`_gelu_f32`).
@@ -641,7 +641,8 @@ class silu:
     y = βx, is computed as d + W(1/e)·expm1(d), d = y - y0, so it does not cancel); the
     zeros of f'' at |βx| = 2.39936 are handled likewise. The product x·e^{βx} is formed as
     (x·e^{βx/2})·e^{βx/2} so a subnormal gate loses no accuracy (x = -745). Limits:
-    f(-inf) = 0 (PyTorch, Keras and JAX return NaN: -inf·0), f'(-inf) = 0, f'(inf) = 1.
+    f(-inf) = 0 (``torch.nn.functional.silu`` returns NaN: -inf·0), f'(-inf) = 0,
+    f'(inf) = 1.
     For β != 1, βx is formed exactly (Dekker) where the gate needs it: its rounding would be
     a relative error of |βx|·2^-53 in the left tail.
 
