@@ -242,7 +242,7 @@ def test_relu_kink_numbers():
     m, b = n["mnist"], n["blank_rows"]
     assert sum(m["zero_pre_total"]) == 0 and all(c["bitwise_equal"] for c in m["compare"].values())
     assert 0.7 < m["input_zero_frac"]["mean"] < 0.9  # MNIST background pixels
-    assert sum(b["zero_pre_step0"]) > 0 and sum(b["zero_pre_total"]) == sum(b["zero_pre_step0"])
+    assert sum(b["zero_pre_step0"]) > 0 and sum(b["zero_pre_total"]) >= sum(b["zero_pre_step0"])
     assert not b["compare"]["1"]["bitwise_equal"] and b["compare"]["1"]["first_diff_step"] >= 1
 
 

@@ -46,7 +46,7 @@ class Config:
     depth: int = 3
     train_examples: int = 10000
     test_examples: int = 2000
-    steps: int = 400
+    steps: int = 250
     batch: int = 64
     lr: float = 0.1
     blank_frac: float = 0.05
@@ -168,7 +168,8 @@ def _fig_zeros(cells, res, cfg: Config):
     a_.legend(fontsize=8)
     return png(fig, "exact_zeros", f"Number of hidden pre-activations equal to 0.0 at each step (float32, batch "
                f"{cfg.batch} x {cfg.width} units x {cfg.depth} layers; steps without any are not drawn). Plain MNIST "
-               "images give none; blank rows with zero biases give them at step 0 only.")
+               "images give none; blank rows with zero biases give them at step 0, and later only where a bias has not "
+               "moved yet (a unit that received no gradient).")
 
 
 def _fig_diff(n: dict):
