@@ -262,10 +262,12 @@ class tanh:
         return np.multiply(out, t, out=out)
 
 
-# Taylor coefficients of x cosh x - sinh x = sum_k 2k/(2k+1)! x^(2k+1), k = 1..13, all
-# positive: at |x| <= 1.5 the sum has no cancellation and the 13th term is < 1e-18 of the first.
-_TS_COEF = [2.0 * k / math.factorial(2 * k + 1) for k in range(1, 14)]
-_TS_SERIES = 1.5
+# Taylor coefficients of x cosh x - sinh x = sum_k 2k/(2k+1)! x^(2k+1), k = 1..10, all
+# positive: for |x| < 1 the sum has no cancellation and the first omitted term is < 1e-20 of
+# the first. From |x| = 1 on, x - tanh x is within 2.9 ulp (measured on 5000 points of
+# [1, 1.25] against mpmath; f >= 0.238 there, so at most 2 bits cancel).
+_TS_COEF = [2.0 * k / math.factorial(2 * k + 1) for k in range(1, 11)]
+_TS_SERIES = 1.0
 
 
 @activation(
@@ -281,9 +283,10 @@ class tanh_shrink:
 
     The plain difference cancels near 0, where f(x) ~ x^3/3: it loses about
     log2(3/x^2) bits, all of them for |x| < 1e-8 in float64 (where it returns 0 or
-    garbage instead of x^3/3). Here, for |x| < 1.5, f(x) = (x cosh x - sinh x)/cosh x
+    garbage instead of x^3/3). Here, for |x| < 1, f(x) = (x cosh x - sinh x)/cosh x
     with the numerator summed from its Taylor series, whose terms 2k x^(2k+1)/(2k+1)! are
-    all of one sign (no cancellation); beyond, x - tanh x loses at most one bit.
+    all of one sign (no cancellation); beyond, x - tanh x loses at most two bits
+    (float32 computes x - tanh x in float64, with a 3-term series below 2^-7).
     f'(x) = tanh^2 x and f''(x) = 2 tanh(x) sech^2(x) are exact forms (1 - sech^2 would
     cancel again). Limits: f(±inf) = ±inf, f'(±inf) = 1, f''(±inf) = 0.
 
