@@ -288,7 +288,8 @@ class tanh_shrink:
     all of one sign (no cancellation); beyond, x - tanh x loses at most two bits
     (float32 computes x - tanh x in float64, with a 3-term series below 2^-7).
     f'(x) = tanh^2 x and f''(x) = 2 tanh(x) sech^2(x) are exact forms (1 - sech^2 would
-    cancel again). Limits: f(±inf) = ±inf, f'(±inf) = 1, f''(±inf) = 0.
+    cancel again). Limits: f(±inf) = ±inf, f'(±inf) = 1, f''(±inf) = 0. PyTorch's
+    ``Tanhshrink`` and Keras's ``tanh_shrink`` compute the plain difference; JAX has none.
 
     >>> import actlab
     >>> float(actlab.get("tanh_shrink")(1e-5))  # x - tanh(x) gives 3.333328757329848e-16
@@ -923,7 +924,8 @@ class bent_identity:
     f(x) = x (1 + (x/2)/(h + 1)), using
     √(x^2 + 1) - 1 = x^2/(h + 1); the factor lies in (1/2, 3/2), so nothing cancels in
     either tail. f'(x) = 1 + (x/2)/h (in [1/2, 3/2]), f''(x) = (1/2)(1/h)^3. Limits:
-    f(±inf) = ±inf, f'(-inf) = 1/2, f'(inf) = 3/2, f''(±inf) = 0.
+    f(±inf) = ±inf, f'(-inf) = 1/2, f'(inf) = 3/2, f''(±inf) = 0. None of PyTorch, Keras
+    or JAX defines it.
 
     >>> import actlab
     >>> actlab.get("bent_identity")([-1.0, 0.0, 1.0])
@@ -974,7 +976,8 @@ class sinusoid:
 
     sin has no limit at ±inf, so f, f' and f'' return NaN there (without NumPy's
     "invalid value" warning). Accuracy for huge |x| relies on NumPy's exact argument
-    reduction.
+    reduction. SIREN (Sitzmann et al. 2020) uses sin(ω0 x) with ω0 = 30 in its first
+    layer; the catalogue entry is the plain sine. No framework ships it as an activation.
 
     >>> import actlab
     >>> actlab.get("sinusoid")([0.0, float("inf")])
@@ -1085,7 +1088,7 @@ class gaussian:
     exactly (xh on 26 bits) and f = e^{-xh^2} e^{-r}; the derivatives are scaled by e^64
     while multiplied by their polynomial factor so that subnormal results are rounded only
     once. Float32 computes in float64, where x^2 is exact. This costs about 11 passes over
-    the data instead of the naive formula's 3. Limits: f(±inf) = f'(±inf) = f''(±inf) = 0.
+    the data instead of the naive formula's 3. No framework ships it as an activation. Limits: f(±inf) = f'(±inf) = f''(±inf) = 0.
 
     >>> import actlab
     >>> actlab.get("gaussian")([0.0, 1.0, 1e200])
