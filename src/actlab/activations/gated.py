@@ -201,19 +201,29 @@ def _mills(u: np.ndarray) -> np.ndarray:
 
 def _gelu_f64(x: np.ndarray) -> np.ndarray:
     xm = np.maximum(x, -40.0)  # gelu(-40) = -0.0 in float64; avoids -inf * 0 (NaN passes)
-    res = xm * special.ndtr(xm)  # ndtr is within 1 ulp for x >= -1
-    for j, coefs in enumerate(_GELU_T):  # x < -1: -T(u) e^{-u^2/2}, u = -x, per octave of u
-        idx = np.flatnonzero((xm < -(2.0**j)) & (xm >= -(2.0 ** (j + 1))))
-        if idx.size:
-            u = -xm[idx]
-            t = _horner(coefs, (u - 1.5 * 2.0**j) * 2.0 ** (1 - j))  # s is exact
-            uh, ul = _split(u)  # u^2 = uh^2 + ul (u + uh), the first term exact
-            F = np.exp(-0.5 * (ul * (u + uh)))
+    res = xm.copy()  # NaN stays NaN: it is in neither part below
+    head = np.flatnonzero(xm >= -1.0)
+    xh = xm[head]
+    res[head] = xh * special.ndtr(xh)  # ndtr is within 1 ulp for x >= -1
+    tail = np.flatnonzero(xm < -1.0)
+    if tail.size:  # x < -1: -T(u) e^{-u^2/2}, u = -x, with T per octave 2^j <= u <= 2^(j+1)
+        u = -xm[tail]
+        octave = np.frexp(u)[1] - 1
+        vals = np.empty_like(u)
+        for j, coefs in enumerate(_GELU_T):
+            sel = np.flatnonzero(octave == j)
+            if not sel.size:
+                continue
+            us = u[sel]
+            t = _horner(coefs, (us - 1.5 * 2.0**j) * 2.0 ** (1 - j))  # s is exact
+            uh, ul = _split(us)  # u^2 = uh^2 + ul (u + uh), the first term exact
+            F = np.exp(-0.5 * (ul * (us + uh)))
             if j < 5:  # e^{-u^2/2} is normal for u < 32
-                res[idx] = -((t * F) * np.exp(-0.5 * (uh * uh)))
+                vals[sel] = -((t * F) * np.exp(-0.5 * (uh * uh)))
             else:  # may be subnormal: (y e^{-a/2}) e^{-a/2} rounds once into it
                 E = np.exp(-0.25 * (uh * uh))
-                res[idx] = -(((t * F) * E) * E)
+                vals[sel] = -(((t * F) * E) * E)
+        res[tail] = vals
     return res
 
 
