@@ -1,6 +1,6 @@
 """Speed of actlab's exact GELU (f and f') against the naive SciPy formula and PyTorch.
 
-Usage: .venv/bin/python benchmarks/gelu.py [--n 10000000] [--repeat 5] [--seed 0]
+Usage: .venv/bin/python benchmarks/gelu.py [--n 10000000] [--repeat 5] [--seed 0] [--clock wall|cpu]
 
 For float32 and float64 arrays of n standard-normal values (times 3, so the tails are
 exercised), it reports the best-of-``repeat`` time in ns/element of:
@@ -13,8 +13,10 @@ exercised), it reports the best-of-``repeat`` time in ns/element of:
                   1 and 2 threads, and ``torch f'`` (aten gelu_backward with grad = 1);
 
 and the ratios actlab/naive and actlab/torch. PyTorch is optional: without it those rows
-are skipped. Timings are wall-clock; the machine may be shared, so compare ratios from one
-run rather than absolute figures across runs.
+are skipped. ``--clock wall`` (default) times with time.perf_counter; ``--clock cpu`` with
+time.process_time, this process's CPU time, which a loaded shared machine inflates much
+less (but for torch with 2 threads it is the sum over both threads, not elapsed time).
+Compare ratios from one run rather than absolute figures across runs.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from scipy import special
 import actlab
 
 
-def best_ns(fns: dict[str, Callable[[], object]], n: int, repeat: int) -> dict[str, float]:
+def best_ns(
+    fns: dict[str, Callable[[], object]], n: int, repeat: int, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, float]:
     """Best-of-``repeat`` ns/element of each function, timed round-robin (one call of each
     per round), so a change of machine load between rounds affects all of them alike."""
     for fn in fns.values():
@@ -38,9 +42,9 @@ def best_ns(fns: dict[str, Callable[[], object]], n: int, repeat: int) -> dict[s
     best = dict.fromkeys(fns, math.inf)
     for _ in range(repeat):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
+            best[name] = min(best[name], clock() - t0)
     return {name: t / n * 1e9 for name, t in best.items()}
 
 
@@ -64,7 +68,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, default=10**7)
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     args = p.parse_args(argv)
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
     try:
         import torch
     except ImportError:
@@ -72,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     g = actlab.get("gelu")
     rng = np.random.default_rng(args.seed)
     base = rng.normal(size=args.n) * 3
-    print(f"n = {args.n}, best of {args.repeat}; ns/element")
+    print(f"n = {args.n}, best of {args.repeat}, {args.clock} clock; ns/element")
     for dtype in (np.float32, np.float64):
         x = base.astype(dtype)
         buf = np.empty_like(x)
@@ -83,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
             "actlab f": lambda: g.f(x, out=buf),
             "actlab f'": lambda: g.df(x, out=buf),
         }
-        rows = best_ns(fns, args.n, args.repeat)
+        rows = best_ns(fns, args.n, args.repeat, clock)
         if torch is not None:
             tx, tb = torch.from_numpy(x), torch.from_numpy(buf)
             ones = torch.ones_like(tx)
@@ -93,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
                     f"torch f ({threads} thr)": lambda: torch.ops.aten.gelu.out(tx, out=tb),
                     f"torch f' ({threads} thr)": lambda: torch.ops.aten.gelu_backward.grad_input(ones, tx, grad_input=tb),
                 }
-                rows.update(best_ns(peer, args.n, args.repeat))
+                rows.update(best_ns(peer, args.n, args.repeat, clock))
         print(f"\n{np.dtype(dtype).name}")
         for name, ns in rows.items():
             print(f"  {name:<18} {ns:8.2f}")
