@@ -172,3 +172,26 @@ def test_output_activation_numbers_and_verdict():
     assert rule(n).verdict in (E.CONFIRMED, E.CAVEATS)
     n["regression_mse"]["identity"]["mean"] = 10.0  # identity output failing to fit would refute it
     assert rule(n).verdict == E.REFUTED
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["run", "softmax_overflw"], "Did you mean 'softmax_overflow'"),
+    (["run", "softmax_overflow", "--set", "rows=3"], "Unknown setting of softmax_overflow: 'rows'"),
+    (["run", "softmax_overflow", "--set", "seeds=x"], "must be an int"),
+    (["run", "softmax_overflow", "--seeds", "0"], "'seeds'"),
+])
+def test_cli_rejects_before_any_work(argv, match, capsys, tmp_path):
+    from actlab import cli
+
+    assert cli.main([*argv, "--cache", str(tmp_path / "c.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert match in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "c.sqlite").exists()  # nothing was started
+
+
+def test_cli_lists_experiments(capsys):
+    from actlab import cli
+
+    assert cli.main(["experiments"]) == 0
+    out = capsys.readouterr().out
+    assert all(n in out for n in E.names())
