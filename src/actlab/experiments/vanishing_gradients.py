@@ -315,8 +315,9 @@ def _fig_hist(hgroups, hacts, hinits, cfg):
 
 def verdict(numbers) -> Verdict:
     L = numbers["max_depth"]
-    k, r = numbers["class"], numbers["log10_ratio"]
+    r = numbers["log10_ratio"]
     inits = list(numbers["inits"])
+    k = {a: {i: classify(r[a][i][str(L)]["mean"]) for i in inits} for a in numbers["activations"]}
     sig = k["sigmoid"]
     relu = k["relu"]
     sig_v = [i for i in inits if sig[i] == "vanishes"]
