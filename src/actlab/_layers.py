@@ -434,11 +434,17 @@ class BatchNorm(Layer):
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         self._train = train
         xhat = self._buf.get(x.shape, "xhat", x.shape, x.dtype)
+        y = self._buf.get(x.shape, "y", x.shape, x.dtype)
         if train:
             n = x.shape[0]
-            mean = x.mean(axis=0)
+            o = ones(self._buf, x.shape, n, x.dtype)
+            inv_n = self.dtype.type(1.0 / n)
+            mean = np.matmul(o, x)  # column sums as a BLAS product (see Dense.backward)
+            mean *= inv_n
             np.subtract(x, mean, out=xhat)
-            var = np.mean(np.square(xhat), axis=0)
+            np.square(xhat, out=y)
+            var = np.matmul(o, y)
+            var *= inv_n
             m = self.dtype.type(self.momentum)
             self.running_mean *= m
             self.running_mean += (1 - m) * mean
@@ -449,7 +455,6 @@ class BatchNorm(Layer):
             np.subtract(x, mean, out=xhat)
         self._inv_std = 1.0 / np.sqrt(var + self.dtype.type(self.eps))
         xhat *= self._inv_std
-        y = self._buf.get(x.shape, "y", x.shape, x.dtype)
         np.multiply(xhat, self.gamma.value, out=y)
         y += self.beta.value
         self._xhat = xhat
@@ -458,9 +463,11 @@ class BatchNorm(Layer):
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         xhat = self._xhat
         n = xhat.shape[0]
-        np.sum(grad_y, axis=0, out=self.beta.grad)
-        np.sum(grad_y * xhat, axis=0, out=self.gamma.grad)
+        o = ones(self._buf, xhat.shape, n, xhat.dtype)
         gx = self._buf.get(xhat.shape, "gx", xhat.shape, xhat.dtype)
+        np.matmul(o, grad_y, out=self.beta.grad)
+        np.multiply(grad_y, xhat, out=gx)
+        np.matmul(o, gx, out=self.gamma.grad)
         scale = self.gamma.value * self._inv_std
         if not self._train:  # running statistics are constants
             return np.multiply(grad_y, scale, out=gx)
