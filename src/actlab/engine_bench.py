@@ -125,7 +125,7 @@ def run(archs: Sequence[str] = ("784-64-10", "784-256-256-10"), batch_sizes: Seq
     torch.set_num_threads(nthreads)
     X, y = load_mnist(split="train")
     steps = min(steps, len(X) // max(batch_sizes))
-    Xt, yt = torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(np.ascontiguousarray(y))
+    Xt, yt = torch.from_numpy(np.array(X)), torch.from_numpy(np.array(y))  # writable copies (the data is read-only)
     sgemm = sgemm_rate()
     rows = []
     for arch in archs:
