@@ -53,13 +53,13 @@ def test_checkpoints_are_log_spaced_and_end_at_the_budget():
 
 def test_ratio_is_a_t_interval_on_log_ratios():
     num, den = [30.0, 45.0, 20.0, 60.0], [10.0, 12.0, 9.0, 11.0]
-    r = RV._ratio(num, den, cap=1000.0)
+    r = RV._ratio(num, den, floors=[1000.0] * 4)
     logs = np.log(np.array(num) / np.array(den))
     half = stats.t.ppf(0.975, len(logs) - 1) * logs.std(ddof=1) / math.sqrt(len(logs))
     assert r["mean"] == pytest.approx(stats.gmean(np.array(num) / np.array(den)), rel=1e-12)
     assert (r["lo"], r["hi"]) == pytest.approx((math.exp(logs.mean() - half), math.exp(logs.mean() + half)), rel=1e-12)
-    # a run that never got there counts as the budget (a lower bound); a ReLU miss drops the seed
-    c = RV._ratio([math.inf, 20.0, 30.0], [10.0, math.inf, 10.0], cap=100.0)
+    # a run that never got there counts as the steps it ran (a lower bound); a ReLU miss drops the seed
+    c = RV._ratio([math.inf, 20.0, 30.0], [10.0, math.inf, 10.0], floors=[100.0, 5.0, 5.0])
     assert c["censored"] == 1 and c["n"] == 2 and c["mean"] == pytest.approx(math.sqrt(10 * 3))
 
 
@@ -84,6 +84,8 @@ def test_race_structure_and_consistency():
         assert easy <= hard  # an error of 35 % is reached no earlier than 60 %
         assert run["last_step"] <= 60 and 0.0 <= run["final_err"] <= 1.0
         assert (hard <= run["last_step"]) == math.isfinite(hard)
+        if run["lr"] == 0.3:  # the fixed rate: never abandoned, so a miss ran the whole budget or diverged
+            assert math.isfinite(hard) or run["last_step"] == 60 or run["diverged"]
     # the fair rate of each target: fewest misses, then fewest mean log steps to that target
     for t in ("0.6", "0.35"):
         for a in ("relu", "tanh", "sigmoid"):
@@ -99,7 +101,7 @@ def test_race_cell_is_reproducible_by_plain_training():
     from actlab import data, nn
 
     c = {"activation": "tanh", "lr": 0.3, "seed": 1, "arch": "784-16-10", "train": 400, "eval": 200,
-         "batch_size": 32, "max_steps": 30, "checkpoints": 6, "targets": [0.01], "init": "family"}
+         "batch_size": 32, "max_steps": 30, "checkpoints": 6, "targets": [0.01], "init": "family", "abandon": True}
     out = RV.cell(c)
     X, y = data.load_mnist(split="train")
     idx = np.random.default_rng([1, 4]).choice(len(X), 400, replace=False)

@@ -127,30 +127,32 @@ def cell(c: dict) -> dict:
                 return True
             # a rate that has not reached even the easiest target in a quarter of the budget
             # is out of the race (it cannot be an activation's best): save the rest
-            return step >= c["max_steps"] // 4 and min(errs) > max(c["targets"])
+            return c["abandon"] and step >= c["max_steps"] // 4 and min(errs) > max(c["targets"])
         return False
 
     epochs = math.ceil(c["max_steps"] / math.ceil(len(X) / c["batch_size"]))
     hist = nn.fit(model, X, y, lr=c["lr"], epochs=epochs, batch_size=c["batch_size"], seed=c["seed"],
                   max_steps=c["max_steps"], progress=False, callback=callback)
     diverged = hist.stopped is not None and "loss is" in hist.stopped
-    return {"steps": steps, "err": errs, "diverged": diverged,
+    # a run that never reached a target needs at least this many steps (diverged: never)
+    floor = c["max_steps"] if diverged else max(steps)
+    return {"steps": steps, "err": errs, "diverged": diverged, "floor": floor,
             "reach": {str(t): steps_to(steps, errs, t) for t in c["targets"]}}
 
 
-def _ratio(num: list[float], den: list[float], cap: float) -> dict:
+def _ratio(num: list[float], den: list[float], floors: list[float]) -> dict:
     """Geometric-mean ratio num/den over paired seeds with a 95 % t-interval on log ratios.
 
-    A run that never reached the target counts as ``cap`` steps (the budget), so a ratio
-    with censored numerators is a lower bound (``censored`` counts them); seeds where the
-    denominator never reached it are left out.
+    A run that never reached the target counts as its ``floor`` (the steps it ran, or the
+    budget if it diverged), so a ratio with censored numerators is a lower bound
+    (``censored`` counts them); seeds where the denominator never reached it are left out.
     """
     logs, censored = [], 0
-    for a, b in zip(num, den):
+    for a, b, fl in zip(num, den, floors):
         if not math.isfinite(b):
             continue
         censored += not math.isfinite(a)
-        logs.append(math.log(min(a, cap)) - math.log(b))
+        logs.append(math.log(a if math.isfinite(a) else fl) - math.log(b))
     if not logs:
         return {"mean": math.nan, "lo": math.nan, "hi": math.nan, "n": 0, "censored": censored}
     r = ci(logs)
@@ -177,7 +179,8 @@ def run(cfg: Config, runner) -> Outcome:
     lrs = sorted(set(cfg.lrs) | {cfg.fixed_lr})
     cells = [{"activation": a, "lr": lr, "seed": s, "arch": cfg.arch, "train": cfg.train, "eval": cfg.eval_examples,
               "batch_size": cfg.batch_size, "max_steps": cfg.max_steps, "checkpoints": cfg.checkpoints,
-              "targets": list(cfg.targets), "init": cfg.init} for a in acts for lr in lrs for s in seeds]
+              "targets": list(cfg.targets), "init": cfg.init, "abandon": lr != cfg.fixed_lr}
+             for a in acts for lr in lrs for s in seeds]
     rows = runner.map(cell, cells, desc="ReLU convergence race")
     grid: dict = {}
     for c, r in zip(cells, rows):
@@ -192,9 +195,10 @@ def run(cfg: Config, runner) -> Outcome:
         steps[mode], ratio[mode] = {}, {}
         for t in cfg.targets:
             reach = {a: [r["reach"][str(t)] for r in grid[a][lr_of[str(t)][a]]] for a in acts}
-            steps[mode][str(t)] = {a: dict(ci([min(v, cap) for v in reach[a]]),
+            floor = {a: [r["floor"] for r in grid[a][lr_of[str(t)][a]]] for a in acts}
+            steps[mode][str(t)] = {a: dict(ci([v if math.isfinite(v) else fl for v, fl in zip(reach[a], floor[a])]),
                                            censored=sum(not math.isfinite(v) for v in reach[a])) for a in acts}
-            ratio[mode][str(t)] = {a: _ratio(reach[a], reach["relu"], cap) for a in acts if a != "relu"}
+            ratio[mode][str(t)] = {a: _ratio(reach[a], reach["relu"], floor[a]) for a in acts if a != "relu"}
     sweep = {a: {str(lr): {str(t): float(np.median([min(r["reach"][str(t)], 2 * cap) for r in grid[a][lr]]))
                            for t in cfg.targets} for lr in lrs} for a in acts}
     numbers = {
