@@ -169,7 +169,8 @@ def run(cfg: Config, runner) -> Outcome:
                 f"784-{'-'.join([str(cfg.glorot_width)] * 4)}-10 sigmoid, softmax cross-entropy, SGD lr "
                 f"{cfg.glorot_lr}, batch {cfg.glorot_batch}, {cfg.glorot_steps} steps, mean activations on "
                 f"{cfg.glorot_monitor} test images. Seeds 0..{cfg.seeds - 1}.")
-    raw = {"selu": [dict(c, **r) for c, r in zip(scells, sres)], "he_xavier": [dict(c, **r) for c, r in zip(hcells, hres)],
+    raw = {"selu": [dict(c, **r) for c, r in zip(scells, sres)],
+           "he_xavier": [dict(c, **r) for c, r in zip(hcells, hres)],
            "glorot": [dict(c, **r) for c, r in zip(gcells, gres)]}
     return Outcome(numbers=numbers, raw=raw, figures=figs, settings=settings)
 

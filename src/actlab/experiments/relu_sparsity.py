@@ -155,7 +155,8 @@ def run(cfg: Config, runner) -> Outcome:
                 f"{cfg.eval_examples} test images, averaged over hidden layers. Growth: {cfg.growth_depth} hidden "
                 f"layers of {cfg.growth_width}, float64, He init times {list(cfg.growth_gains)}, with and without "
                 f"BatchNorm (batch statistics), {cfg.growth_examples} test images. Seeds 0..{cfg.seeds - 1}.")
-    raw = {"sparsity": [dict(c, **r) for c, r in zip(scells, sres)], "growth": [dict(c, **r) for c, r in zip(gcells, gres)]}
+    raw = {"sparsity": [dict(c, **r) for c, r in zip(scells, sres)],
+           "growth": [dict(c, **r) for c, r in zip(gcells, gres)]}
     return Outcome(numbers=numbers, raw=raw, figures=figs, settings=settings)
 
 
@@ -165,7 +166,8 @@ def _fig_sparsity(sp, acts, cfg):
     for j, key in enumerate(("frac_zero", "frac_near_zero")):
         for k, (phase, off) in enumerate((("init", -0.2), ("trained", 0.2))):
             m = np.array([sp[a][phase][key]["mean"] for a in acts])
-            err = np.array([[m[i] - sp[a][phase][key]["lo"], sp[a][phase][key]["hi"] - m[i]] for i, a in enumerate(acts)]).T
+            err = np.array([[m[i] - sp[a][phase][key]["lo"], sp[a][phase][key]["hi"] - m[i]]
+                            for i, a in enumerate(acts)]).T
             ax[0, j].bar(x + off, np.maximum(m, 1e-6), 0.4, yerr=err, color=f"C{k}", capsize=2,
                          label="at initialisation" if phase == "init" else f"after {cfg.steps} SGD steps")
         ax[0, j].set_xticks(x, acts, rotation=45, ha="right")
@@ -223,7 +225,8 @@ def verdict(numbers) -> Verdict:
     if he_flat or not bn_flat:
         return Verdict(CAVEATS, "ReLU is sparse (exact zeros) and unbounded, but unboundedness only turns into "
                        "growing magnitudes when the weights are larger than He's (He's initialisation keeps the "
-                       "scale; BatchNorm removes the growth" + ("" if bn_flat else " only partly") + "). " + detail, key)
+                       "scale; BatchNorm removes the growth" + ("" if bn_flat else " only partly") + "). " + detail,
+                       key)
     return Verdict(CONFIRMED, detail, key)
 
 

@@ -337,6 +337,13 @@ def verdict(numbers) -> Verdict:
               + "; for ReLU: " + ", ".join(f"{_label(i)} {rr('relu', i)} ({relu[i]})" for i in inits) + ". "
               + "Initialisations keeping it within two decades for the other activations: "
               + "; ".join(f"{a}: {', '.join(v) or 'none'}" for a, v in others.items()) + ".")
+    tr = numbers.get("training", {})
+    parts = [f"{a} {_label(i)}: ratio {_fmt_ratio(t['log10_ratio'][-1])}, loss {t['loss_first']['mean']:.2f} -> "
+             f"{t['loss_last']['mean']:.2f}" for a in ("sigmoid", "relu") for i, t in tr.get(a, {}).items()
+             if t["log10_ratio"]]
+    if parts:
+        detail += (f" After {numbers['train_steps']} SGD steps at depth {numbers['train_depth']}: "
+                   + "; ".join(parts) + ".")
     if not relu_ok or not sig_v:
         return Verdict(REFUTED, ("ReLU keeps the gradient under no initialisation tried. " if not relu_ok else
                                  "Sigmoid's gradient does not vanish under any initialisation tried. ") + detail, key)
