@@ -374,8 +374,9 @@ class gelu:
     The minimum, f(-0.75179...) = -0.16997..., is a zero of f' where Φ and xφ cancel:
     there f' is computed as φ(u)(u - u0)q(u) with u0 in double-double and q a fitted
     polynomial. Limits: f(-inf) = 0 (not -inf·0 = NaN), f(inf) = inf, f'(-inf) = 0,
-    f'(inf) = 1, f''(±inf) = 0. float32 uses a faster table-driven kernel (about 4x
-    faster than SciPy's ndtr), accurate to the same bound.
+    f'(inf) = 1, f''(±inf) = 0. float32 uses a table-driven kernel, accurate to
+    1 ulp: 7.7 ns/element for f (the naive erf formula 18.8, PyTorch 0.5), float64 48
+    (naive 19.5, PyTorch 23), CPU time on 10^7 elements, ``benchmarks/gelu.py --clock cpu``.
 
     >>> import actlab
     >>> g = actlab.get("gelu")
