@@ -227,7 +227,20 @@ def _fmt(template: str):
 
 
 _PCT = _fmt("{:.0%}")
-_TIMES = _fmt("{:g}x")
+
+
+def _times_label(v: float, _pos=None) -> str:
+    """'2x', '0.5x', ...: only mantissas 1, 2, 3, 5 get a label (no crowding on log axes)."""
+    if v <= 0:
+        return ""
+    m = round(v / 10 ** math.floor(math.log10(v) + 1e-9), 6)
+    return f"{v:g}x" if m in (1, 2, 3, 5) else ""
+
+
+def _times():
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(_times_label)
 
 
 def _color(a: str, i: int) -> str:
@@ -277,8 +290,8 @@ def _ratios(cfg: Config, acts: list[str], numbers: dict):
         a0.axhline(6, color="C3", ls="--", lw=1, label="paper: 6x (CIFAR-10 CNN, tanh)")
         a0.set_xticks(x, others, rotation=45, ha="right")
         a0.set(yscale="log", ylabel="steps / ReLU's steps", title=f"to {t:.0%} training error")
-        a0.yaxis.set_major_formatter(_TIMES)
-        a0.yaxis.set_minor_formatter(_TIMES)
+        a0.yaxis.set_major_formatter(_times())
+        a0.yaxis.set_minor_formatter(_times())
         a0.legend(fontsize=7)
     return png(fig, "ratios", "Steps to reach each training-error target relative to ReLU (geometric mean over "
                "seeds, 95 % t-interval on log ratios; '>' marks lower bounds where some runs never reached it), at "
