@@ -365,7 +365,7 @@ def verdict(numbers) -> Verdict:
 EXPERIMENT = register(
     name="vanishing_gradients",
     number=3,
-    tutorial="000",
+    tutorial="000, 002",
     claim="Sigmoid makes gradients vanish in deep networks (its derivative is at most 1/4, so the chain-rule "
     "product shrinks per layer); ReLU, whose derivative is 1 for positive inputs, does not.",
     korean="시그모이드 함수는 ... 레이어를 거치면 거칠수록 값이 현저하게 작아지게 되어 기울기 소실(Vanishing "
