@@ -268,6 +268,8 @@ def _fig_depth(ratio, acts, inits, depths):
                             10.0 ** np.clip([x["hi"] for x in r], -300, 300), color=_color(act, k), alpha=0.15)
         a_.axhspan(10 ** VANISH, 10 ** EXPLODE, color="0.85", alpha=0.5, lw=0)
         a_.set(xscale="log", yscale="log", xlabel="depth (hidden layers)", title=_label(init))
+        a_.set_xticks(depths, [str(d) for d in depths])
+        a_.xaxis.set_minor_locator(__import__("matplotlib").ticker.NullLocator())
     ax[0, 0].set_ylabel("||delta_1|| / ||delta_L||")
     ax[0, -1].legend(loc="lower left")
     return png(fig, "ratio_vs_depth", "Ratio of the gradient norm at the first hidden layer to the last, against "
