@@ -288,9 +288,10 @@ def _fig_training(training, acts, cfg):
                         color=_color(act, k), label=act)
         a_.set(yscale="log", xlabel="SGD step", title=f"{_label(init)}, depth {cfg.train_depth}")
     ax[0, 0].set_ylabel("||delta_1|| / ||delta_L||")
-    ax[0, -1].legend(loc="lower right", fontsize=8)
+    ax[0, -1].legend(loc="center right", fontsize=8)
     return png(fig, "ratio_during_training", f"The same ratio during {cfg.train_steps} SGD steps on MNIST "
-               f"(lr {cfg.lr}, batch {cfg.train_batch}; mean of log10 over seeds).")
+               f"(lr {cfg.lr}, batch {cfg.train_batch}; mean of log10 over seeds). A line ends where the loss "
+               "became non-finite in every seed (counted as 'stopped' in the numbers).")
 
 
 def _fig_hist(hgroups, hacts, hinits, cfg):
