@@ -268,3 +268,16 @@ def test_vector_vjp_axis_and_jacobian_agree(name):
     h = 1e-6
     num = np.stack([(act.f(row + h * e) - act.f(row - h * e)) / (2 * h) for e in np.eye(6)], axis=-1)
     np.testing.assert_allclose(act.jacobian(row), num, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_cache_blocked_evaluation_is_bit_identical(name):
+    """Large arrays are evaluated in cache-sized blocks: the result must not change."""
+    act = actlab.get(name)
+    x = np.random.default_rng(2).normal(0, 5, 600_001)
+    x[::997], x[1::997], x[2::997] = np.nan, np.inf, -np.inf
+    for which in derivs(name):
+        fn = getattr(act, which)
+        whole = fn(x)
+        pieces = np.concatenate([fn(x[i : i + 4096]) for i in range(0, x.size, 4096)])
+        np.testing.assert_array_equal(whole, pieces)
