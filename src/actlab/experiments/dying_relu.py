@@ -214,7 +214,8 @@ def _fig_lr(n: dict, cfg: Config):
         a_.set(xscale="log", ylim=(-0.03, 1.03), xlabel="learning rate (SGD)", ylabel="dead fraction (mean of layers)",
                title="with BatchNorm" if b else "without BatchNorm")
     ax[0, 0].legend(fontsize=8)
-    div = [f"{a} at lr {lr}" for a in n["activations"] for lr in n["lrs"] if n["diverged"][f"{a}|bn0"][lr]]
+    div = [f"{a} at lr {lr} ({n['diverged'][f'{a}|bn0'][lr]}/{n['seeds']} seeds)" for a in n["activations"]
+           for lr in n["lrs"] if n["diverged"][f"{a}|bn0"][lr]]
     if div:
         ax[0, 0].text(0.02, 0.55, "x = diverged:\n" + "\n".join(div[:6]) + ("\n..." if len(div) > 6 else ""),
                       transform=ax[0, 0].transAxes, fontsize=7, va="top")
@@ -292,10 +293,17 @@ def verdict(numbers) -> Verdict:
                f"input), per lr: {numbers['relu_net_dead']}. " if numbers.get("relu_net_dead") else "")
             + "Leaky ReLU / ELU / PReLU, at the rates where they train: largest dead fraction "
             + ", ".join(f"{a} {v:.2f}" for a, v in alt_dead.items()) + ".")
+    dying_alts = {a: max((lr for lr in lrs if not div[f"{a}|bn0"][lr]), key=lambda lr: d[f"{a}|bn0"][lr]["mean"])
+                  for a, v in alt_dead.items() if not math.isnan(v) and v > 0.05}
+    if dying_alts:
+        text += (" " + ", ".join(f"{a} (at lr {lr})" for a, lr in dying_alts.items()) + " units died too: a "
+                 "saturating negative side (ELU: f' = alpha e^z) has a vanishing derivative when z is pushed far "
+                 "below 0 on every example.")
     diverging = {a: v for a, v in alt_div.items() if v}
     if diverging:
-        text += (" But at " + "; ".join(f"{a}: lr {', '.join(v)}" for a, v in diverging.items())
-                 + " they diverged (non-finite loss) where ReLU kept training with dead units: the alternatives "
+        text += (" But " + "; ".join(f"{a} at lr " + ", ".join(f"{lr} ({div[f'{a}|bn0'][lr]}/{numbers['seeds']} seeds)"
+                                                             for lr in v) for a, v in diverging.items())
+                 + " diverged (non-finite loss) where ReLU kept training with dead units: the alternatives "
                  "remove dead units, not the harm of a too-large learning rate.")
     if not lr_causes:
         return Verdict(REFUTED, "A larger learning rate did not leave more dead ReLU units. " + text, key)
