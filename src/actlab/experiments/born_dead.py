@@ -66,8 +66,8 @@ class Config:
     mnist_width: int = 128
     QUICK: ClassVar[dict] = {"seeds": 2, "widths": (2, 3, 4, 8), "max_depth": 30, "nets": 300, "inputs": 32,
                              "bias_stds": (0.0,), "mnist_examples": 300}
-    FULL: ClassVar[dict] = {"seeds": 5, "widths": (2, 3, 4, 5, 6, 8, 10, 12, 16), "max_depth": 300,
-                            "nets": 2000, "inputs": 128, "mnist_examples": 5000}
+    FULL: ClassVar[dict] = {"seeds": 5, "widths": (2, 3, 4, 5, 6, 8, 10, 12, 16), "max_depth": 200,
+                            "nets": 2000, "mnist_examples": 5000}
 
 
 def theory(width: int, depth: int | np.ndarray) -> np.ndarray | float:

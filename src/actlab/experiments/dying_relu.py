@@ -56,8 +56,8 @@ class Config:
     dead_eps: float = 1e-3
     QUICK: ClassVar[dict] = {"seeds": 1, "lrs": (0.1, 1.0), "width": 64, "steps": 60, "train_examples": 1500,
                              "test_examples": 500, "checkpoints": 3}
-    FULL: ClassVar[dict] = {"seeds": 5, "lrs": (0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 2.0), "steps": 900,
-                            "train_examples": 10000, "checkpoints": 15}
+    FULL: ClassVar[dict] = {"seeds": 4, "lrs": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0), "steps": 600,
+                            "train_examples": 8000, "checkpoints": 12}
 
 
 def _data(c: dict):
