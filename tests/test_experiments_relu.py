@@ -220,10 +220,10 @@ def test_born_dead_monte_carlo_against_closed_forms():
     assert n["x0_formula_max_z"] < 5  # the Monte Carlo at one input agrees with the formula
     dead = n["dead"]["0"]
     for N in n["widths"]:
-        ps = [dead[str(N)][str(d)]["p"] for d in n["depths"]]
-        assert ps == sorted(ps) and all(dead[str(N)][str(d)]["p"] <= dead[str(N)][str(d)]["theory"] + 0.05
+        ps = [dead[str(N)][str(d)]["mean"] for d in n["depths"]]
+        assert ps == sorted(ps) and all(dead[str(N)][str(d)]["mean"] <= dead[str(N)][str(d)]["theory"] + 0.05
                                         for d in n["depths"])
-    assert dead["2"][str(n["max_depth"])]["p"] > 0.95 and dead["8"]["1"]["p"] == 0.0
+    assert dead["2"][str(n["max_depth"])]["mean"] > 0.95 and dead["8"]["1"]["mean"] == 0.0
     for v in n["propagation"].values():  # one zero does not zero the next layer
         assert 0.3 < v["next_zero_given_zero"]["mean"] < 0.7 and v["newly_zero_after_forcing_one"]["mean"] < 0.1
 

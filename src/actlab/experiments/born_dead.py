@@ -33,8 +33,9 @@ set implies dead at x, so this is an upper bound on the born-dead probability, t
 1 as L -> inf for fixed N (the paper's limit) and to 0 as N grows for fixed L. Rister &
 Rubin ("Probabilistic bounds on neuron death in deep rectifier networks", arXiv:2007.06192)
 report that the true probability approaches this single-point value as the network deepens.
-The Monte Carlo checks the single-point formula itself (the "at x0" curves) and measures
-how close the whole-set death comes to it.
+The Monte Carlo also checks the single-point formula itself (separate nets evaluated at one
+input; the largest deviation in standard errors over all depths and widths is reported)
+and measures how close the whole-set death comes to it.
 
 Figure 1: probability of being born dead against depth (log x), one line per width, with
 the formula dashed. Figure 2: the same against width at fixed depths (log y). Figure 3:
@@ -170,7 +171,7 @@ def _wilson(k: int, n: int) -> dict:
     from scipy.stats import binomtest
 
     lo, hi = binomtest(int(k), int(n)).proportion_ci(0.95, method="wilson")
-    return {"p": k / n, "lo": float(lo), "hi": float(hi), "k": int(k), "n": int(n)}
+    return {"mean": k / n, "lo": float(lo), "hi": float(hi), "n": int(n)}  # formatted like an interval
 
 
 def run(cfg: Config, runner) -> Outcome:
@@ -184,19 +185,18 @@ def run(cfg: Config, runner) -> Outcome:
     prop = runner.map(cell, prop_cells, desc="zero propagation")
     L = cfg.max_depth
     depths = sorted({d for d in (1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 300) if d <= L} | {L})
-    dead, x0, x0_exact, worst_z = {}, {}, {}, 0.0
+    shown = sorted({d for d in (1, 3, 10, 30, 100, 300) if d <= L} | {L})  # depths listed in the numbers
+    curves, dead, worst_z = {}, {}, 0.0  # curves: every plotted depth (figures); dead: the listed ones
     for bs in cfg.bias_stds:
         kb = f"{bs:g}"
-        dead[kb], x0[kb], x0_exact[kb] = {}, {}, {}
+        curves[kb], dead[kb] = {}, {}
         for N in cfg.widths:
             rows = [r for c, r in zip(mc_cells, mc) if c["width"] == N and c["bias_std"] == bs]
             n = sum(r["nets"] for r in rows)
             D = np.sum([r["dead_by_depth"] for r in rows], axis=0)
             Xe = np.sum([r["x0_exact_by_depth"] for r in rows], axis=0)
-            dead[kb][str(N)] = {str(d): _wilson(int(D[d - 1]), n) | {"theory": float(theory(N, d)),
-                                                                      "per_seed": ci([r["dead_by_depth"][d - 1] / r["nets"] for r in rows])}
-                                for d in depths}
-            x0_exact[kb][str(N)] = {str(d): _wilson(int(Xe[d - 1]), n) for d in depths}
+            curves[kb][str(N)] = {str(d): _wilson(int(D[d - 1]), n) for d in depths}
+            dead[kb][str(N)] = {str(d): dict(curves[kb][str(N)][str(d)], theory=float(theory(N, d))) for d in shown}
             # z-score of the single-input Monte Carlo against the exact formula, over every depth
             p = theory(N, np.arange(1, L + 1))
             se = np.sqrt(np.maximum(p * (1 - p), 1e-300) / n)
@@ -206,11 +206,12 @@ def run(cfg: Config, runner) -> Outcome:
     propagation = {str(k + 1): {key: ci([p["layers"][k][key] for p in prop])
                                 for key in ("frac_units_zero", "next_zero_given_zero", "next_layer_all_zero",
                                             "newly_zero_after_forcing_one")} for k in range(layers)}
-    numbers = {"widths": list(cfg.widths), "depths": depths, "max_depth": L, "bias_stds": [f"{b:g}" for b in cfg.bias_stds],
-               "nets_per_cell": cfg.nets * cfg.seeds, "dead": dead, "x0_exact": x0_exact,
+    numbers = {"widths": list(cfg.widths), "depths": shown, "max_depth": L,
+               "bias_stds": [f"{b:g}" for b in cfg.bias_stds], "nets_per_width": cfg.nets * cfg.seeds, "dead": dead,
                "x0_formula_max_z": worst_z, "propagation": propagation,
                "formula": "P(dead by depth L) <= 1 - (1 - 2^-N)^L (exact at a single input)"}
-    figs = [_fig_depth(numbers, cfg), _fig_width(numbers, cfg), _fig_prop(numbers)]
+    plotted = dict(numbers, dead=curves, depths=depths)
+    figs = [_fig_depth(plotted, cfg), _fig_width(plotted, cfg), _fig_prop(numbers)]
     settings = (f"Monte Carlo: {cfg.nets} nets per cell x {cfg.seeds} seeds per (width, bias std); widths "
                 f"{list(cfg.widths)}, depths 1..{L} (nested), input dimension {cfg.d_in}, {cfg.inputs} inputs "
                 f"uniform on [-1, 1]^{cfg.d_in}, weights N(0, 2/fan_in), biases 0 or N(0, s^2) for s in "
@@ -230,7 +231,7 @@ def _fig_depth(n: dict, cfg: Config):
         for i, N in enumerate(n["widths"]):
             col = cmap(i / max(len(n["widths"]) - 1, 1) * 0.9)
             r = [n["dead"][kb][str(N)][str(d)] for d in n["depths"]]
-            p = np.array([x["p"] for x in r])
+            p = np.array([x["mean"] for x in r])
             a_.errorbar(n["depths"], p, yerr=[p - [x["lo"] for x in r], np.array([x["hi"] for x in r]) - p],
                         fmt="o-", color=col, ms=4, capsize=2, label=f"N = {N}")
             a_.plot(Ls, theory(N, Ls), "--", color=col, lw=1.2)
@@ -249,7 +250,7 @@ def _fig_width(n: dict, cfg: Config):
     kb = n["bias_stds"][0]
     for i, d in enumerate([d for d in (10, 30, 100, 300) if d <= n["max_depth"]] or [n["max_depth"]]):
         ws = n["widths"]
-        p = np.array([n["dead"][kb][str(N)][str(d)]["p"] for N in ws])
+        p = np.array([n["dead"][kb][str(N)][str(d)]["mean"] for N in ws])
         a_.plot(ws, np.where(p > 0, p, np.nan), "o-", color=f"C{i}", label=f"L = {d} (Monte Carlo)")
         a_.plot(ws, theory(np.array(ws), d), "--", color=f"C{i}", lw=1.2)
     a_.set(yscale="log", xlabel="width N", ylabel="P(born dead)", title=f"biases {kb}; dashed: 1 - (1 - 2^-N)^L")
@@ -287,13 +288,13 @@ def verdict(numbers) -> Verdict:
     narrow, wide = str(min(numbers["widths"])), str(max(numbers["widths"]))
     pn, pw = numbers["dead"][kb][narrow][str(L)], numbers["dead"][kb][wide][str(L)]
     key = (f"next-layer zero fraction {given:.2f} (sentence: 1.00); born dead at depth {L}: width {narrow} "
-           f"{pn['p']:.3f}, width {wide} {pw['p']:.4f} (formula {pn['theory']:.3f}, {pw['theory']:.4f})")
+           f"{pn['mean']:.3f}, width {wide} {pw['mean']:.4f} (formula {pn['theory']:.3f}, {pw['theory']:.4f})")
     text = (f"On examples where some unit of a layer outputs 0, at most {given:.0%} of the next layer's outputs are "
             f"0 (the sentence predicts 100 %), and forcing one active unit to 0 turns at most {forced:.1%} of the next "
             "layer's units to 0: a neuron sums all its inputs, one of them at 0 removes one term. What does hold is "
             "the whole-layer version: if every unit of a layer is 0 for every input, the output is constant and "
             f"the net is dead. Randomly initialised (He, biases {kb}) nets are born dead at depth {L} with "
-            f"probability {pn['p']:.3f} [{pn['lo']:.3f}, {pn['hi']:.3f}] at width {narrow} and {pw['p']:.4f} at width "
+            f"probability {pn['mean']:.3f} [{pn['lo']:.3f}, {pn['hi']:.3f}] at width {narrow} and {pw['mean']:.4f} at width "
             f"{wide}, rising to 1 with depth for a fixed width (Lu et al. 2020) and vanishing with width; the "
             f"single-input formula 1 - (1 - 2^-N)^L gives {pn['theory']:.3f} and {pw['theory']:.4f} (it bounds the "
             f"whole-input probability from above; the Monte Carlo at one input matches it within "
