@@ -163,8 +163,9 @@ def _fig_zeros(cells, res, cfg: Config):
             steps = np.arange(len(z))
             a_.plot(steps, np.where(z > 0, z, np.nan), "o", ms=4, color=f"C{i}",
                     label=f"{v} ({int(z.sum())} in all)" if j == 0 else None)
-    a_.set(yscale="log", xlabel="SGD step", ylabel="exact-zero pre-activations in the batch",
-           xlim=(-3, cfg.steps), title="pre-activations exactly 0.0 (relu'(0) = 0 run)")
+    a_.set_xscale("symlog", linthresh=1)  # steps 0, 1, 2 apart, the whole run visible
+    a_.set(yscale="log", xlabel="SGD step (symlog)", ylabel="exact-zero pre-activations in the batch",
+           xlim=(-0.5, cfg.steps), title="pre-activations exactly 0.0 (relu'(0) = 0 run)")
     a_.legend(fontsize=8)
     return png(fig, "exact_zeros", f"Number of hidden pre-activations equal to 0.0 at each step (float32, batch "
                f"{cfg.batch} x {cfg.width} units x {cfg.depth} layers; steps without any are not drawn). Plain MNIST "
@@ -180,6 +181,13 @@ def _fig_diff(n: dict):
         a = [max(n[v]["compare"][dz]["max_abs_acc_diff"], 1e-6) for v in VARIANTS]
         ax[0, 0].bar(x + (i - 0.5) * 0.35, w, 0.35, label=f"relu'(0) = {dz}")
         ax[0, 1].bar(x + (i - 0.5) * 0.35, a, 0.35, label=f"relu'(0) = {dz}")
+        for j, v in enumerate(VARIANTS):
+            if n[v]["compare"][dz]["bitwise_equal"]:
+                ax[0, 0].text(j + (i - 0.5) * 0.35, 3e-12, "bit-identical", rotation=90, ha="center", va="bottom",
+                              fontsize=8)
+            if n[v]["compare"][dz]["max_abs_acc_diff"] == 0:
+                ax[0, 1].text(j + (i - 0.5) * 0.35, 2e-6, "identical", rotation=90, ha="center", va="bottom",
+                              fontsize=8)
     ax[0, 0].set(yscale="log", xticks=x, xticklabels=list(VARIANTS), ylabel="max |W - W(relu'(0)=0)|",
                  title="final weights", ylim=(1e-12, 10))
     ax[0, 1].axhline(n["acc_tol"], color="k", ls=":", label="tolerance")
