@@ -25,7 +25,9 @@ once with batched matrix products (np.matmul on (nets, M, N) stacks), and one pa
 deepest L gives every smaller depth (the first L layers of a deep net are a net of depth
 L), so the curves over L are nested, not independent.
 
-The theory compared with is an exact single-input formula: at one input x, each unit of a
+The theory compared with is an exact single-input formula, derived here (of the paper only
+the statement quoted above, from its abstract, is used; its finite-depth bounds are not
+reproduced): at one input x, each unit of a
 layer is <= 0 with probability exactly 1/2 (symmetric continuous weights and biases,
 independent of the layer's input), independently across units and layers, so
 P(some hidden layer among L is all-zero at x) = 1 - (1 - 2^-N)^L. Dead on the whole input
