@@ -7,7 +7,8 @@ batches:
   fused softmax cross-entropy, backward, SGD with momentum 0.9), float32;
 * **torch**: the same step in PyTorch CPU (``index_select`` gather, ``nn.Linear``/ReLU,
   ``cross_entropy``, ``backward``, ``optim.SGD(momentum=0.9)``), float32, at the same
-  number of threads as NumPy's BLAS (all the cores this process may use);
+  number of threads as NumPy's BLAS (:func:`threads`; run with OPENBLAS_NUM_THREADS=1
+  for a one-thread comparison, which a machine shared with other jobs disturbs less);
 * **sgemm**: the rate of one large float32 matrix product (2048^3) in NumPy, the ceiling
   a BLAS-bound engine can approach on this machine.
 
@@ -38,6 +39,11 @@ TARGET_SHARE = {"784-64-10": 0.50, "784-256-256-10": 0.85}
 
 
 def threads() -> int:
+    """NumPy's BLAS thread count: $OPENBLAS_NUM_THREADS / $OMP_NUM_THREADS if set (they
+    must be set before NumPy starts), else every core this process may use."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
@@ -146,7 +152,8 @@ def run(archs: Sequence[str] = ("784-64-10", "784-256-256-10"), batch_sizes: Seq
     return {"rows": rows, "sgemm_gflops": max(sgemm, sgemm2) / 1e9, "sgemm_gflops_start_end": [sgemm / 1e9, sgemm2 / 1e9],
             "threads": nthreads, "numpy": np.__version__, "torch": torch.__version__,
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-            "command": f"actlab bench train --arch {' '.join(archs)} --batch-sizes {' '.join(map(str, batch_sizes))} "
+            "command": ("OPENBLAS_NUM_THREADS=" + os.environ["OPENBLAS_NUM_THREADS"] + " "
+                        if "OPENBLAS_NUM_THREADS" in os.environ else "") + f"actlab bench train --arch {' '.join(archs)} --batch-sizes {' '.join(map(str, batch_sizes))} "
                        f"--steps {steps} --repeat {repeat}"}
 
 
