@@ -128,6 +128,8 @@ def test_race_verdict_follows_the_numbers():
     v = rule(_race_numbers({"tanh": (0.7, 0.5, 1.1), "sigmoid": (2.5, 1.5, 4.0)}))
     assert v.verdict == E.CAVEATS and "not than tanh" in v.reasoning
     assert rule(_race_numbers({"tanh": (0.7, 0.5, 1.1), "sigmoid": (1.1, 0.8, 1.5)})).verdict == E.REFUTED
+    v = rule(_race_numbers({"tanh": (0.6, 0.45, 0.8), "sigmoid": (2.5, 1.5, 4.0)}))  # tanh beats ReLU everywhere
+    assert v.verdict == E.REFUTED and "slower than tanh at every target" in v.reasoning
     v = rule(_race_numbers({"tanh": (1.0, 0.8, 1.2), "sigmoid": (1.5, 1.1, 2.0)},
                            fixed={"tanh": (1.0, 0.8, 1.2), "sigmoid": (4.5, 3.0, 6.0)}))
     assert "inflates the sigmoid ratio (3.00x the fair one)" in v.reasoning
