@@ -148,7 +148,12 @@ def test_cost_structure():
             parts = n["parts_ms"][arch][a]
             assert parts["dense"] > 0 and parts["activation"] > 0
     for impl in ("actlab", "naive"):
-        assert set(n["ratio_to_relu"][impl]["f"]) == {"tanh", "sigmoid"}
+        assert set(n["ratio_to_relu"][impl]["f"]) == set(n["ratio_to_relu"][impl]["fb"]) == {"tanh", "sigmoid"}
+    raw = {(k["activation"], k["seed"]): k for k in r.outcome.raw["kernels"]}
+    # the f + f' ratio of each round, recomputed from the raw times
+    fb = [(raw["sigmoid", s]["actlab_f"] + raw["sigmoid", s]["actlab_df"])
+          / (raw["relu", s]["actlab_f"] + raw["relu", s]["actlab_df"]) for s in (0, 1)]
+    assert n["ratio_to_relu"]["actlab"]["fb"]["sigmoid"]["median"] == pytest.approx(np.median(fb), rel=1e-12)
     assert r.outcome.figures[0].png[:4] == b"\x89PNG"
 
 
@@ -167,7 +172,7 @@ def test_timed_layers_compute_what_plain_layers_compute():
 
 def _cost_numbers(f_ratio, df_ratio, saving):
     n = copy.deepcopy(tiny("relu_compute_cost").outcome.numbers)
-    for w, v in (("f", f_ratio), ("df", df_ratio)):
+    for w, v in (("f", f_ratio), ("df", df_ratio), ("fb", (f_ratio + df_ratio) / 2)):
         for a in ("tanh", "sigmoid"):
             n["ratio_to_relu"]["actlab"][w][a]["median"] = v
     for arch in n["step_saving_with_relu"]:
@@ -180,6 +185,7 @@ def test_cost_verdict_follows_the_numbers():
     rule = E.get("relu_compute_cost").verdict
     assert rule(_cost_numbers(4.0, 3.0, 0.05)).verdict == E.CAVEATS
     assert rule(_cost_numbers(4.0, 3.0, 0.40)).verdict == E.CONFIRMED
-    assert rule(_cost_numbers(1.05, 3.0, 0.40)).verdict == E.REFUTED
+    assert rule(_cost_numbers(1.05, 1.1, 0.40)).verdict == E.REFUTED
+    assert rule(_cost_numbers(1.05, 3.0, 0.05)).verdict == E.CAVEATS  # f memory-bound, f' dearer: 2x per step
     v = rule(_cost_numbers(1.3, 1.3, 0.40))
     assert v.verdict == E.CAVEATS and "somewhat cheaper" in v.reasoning
