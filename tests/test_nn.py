@@ -496,7 +496,7 @@ def test_cli_train_and_evaluate(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--limit", "1500", "--epochs", "1", "--momentum", "0.9", "--no-progress",
                  "--out", str(out)]) == 0
-    assert {p.name for p in out.iterdir()} == {"history.json", "model.npz", "curves.png"}
+    assert {p.name for p in out.iterdir()} == {"history.json", "model.npz", "curves.png", "checkpoint.npz"}
     hist = json.loads((out / "history.json").read_text())
     acc = hist["epochs"][-1]["val_acc"]
     assert acc > 0.5 and hist["config"]["arch"] == "784-64-10"
@@ -504,3 +504,96 @@ def test_cli_train_and_evaluate(tmp_path, capsys):
     assert main(["evaluate", str(out / "model.npz")]) == 0
     text = capsys.readouterr().out
     assert f"accuracy {acc:.4f}" in text and "confusion matrix" in text
+
+
+# --------------------------------------------------------------------------- checkpoints / resume
+
+TIMING = ("seconds", "examples_per_s")
+
+
+def _untimed(rows):
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_interrupted_fit_resumes_bit_for_bit(tmp_path, mnist_small, optimizer):
+    X, y, Xt, yt = mnist_small
+    X, y = X[:1000], y[:1000]
+    kw = dict(optimizer=optimizer, lr=0.05 if optimizer == "momentum" else 1e-3, epochs=3, batch_size=100,
+              seed=3, val=(Xt[:200], yt[:200]), progress=False)
+
+    def fresh():  # dropout: its generator state must be checkpointed too
+        return nn.mlp("784-16-10", dropout=0.1, seed=1)
+
+    whole = fresh()
+    h_whole = nn.fit(whole, X, y, **kw, checkpoint=tmp_path / "whole.npz")
+
+    def interrupt(step, model, loss):
+        if step == 15:  # in the middle of epoch 2
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        nn.fit(fresh(), X, y, **kw, checkpoint=tmp_path / "cut.npz", callback=interrupt)
+    with np.load(tmp_path / "cut.npz") as z:
+        assert json.loads(str(z["__checkpoint__"]))["epoch"] == 1
+    resumed = fresh()
+    h = nn.fit(resumed, X, y, **kw, checkpoint=tmp_path / "cut.npz")
+    assert h.resumed_from == 1 and h_whole.resumed_from == 0
+    assert np.array_equal(resumed.flat_value, whole.flat_value)
+    assert np.array_equal(h.step_loss, h_whole.step_loss) and len(h.step_loss) == 30
+    assert _untimed(h.epochs) == _untimed(h_whole.epochs)
+    # a finished run re-run with the same arguments trains nothing and loses nothing
+    again = fresh()
+    h2 = nn.fit(again, X, y, **kw, checkpoint=tmp_path / "cut.npz")
+    assert h2.resumed_from == 3 and np.array_equal(again.flat_value, whole.flat_value)
+    assert h2.epochs == h.epochs
+
+
+def test_resume_with_more_epochs_and_mismatched_runs(tmp_path, mnist_small):
+    X, y, _, _ = mnist_small
+    X, y = X[:600], y[:600]
+    kw = dict(lr=0.1, momentum=0.9, batch_size=100, progress=False)
+    whole = nn.mlp("784-8-10", seed=0)
+    h_whole = nn.fit(whole, X, y, epochs=2, **kw)
+    ck = tmp_path / "run.npz"
+    nn.fit(nn.mlp("784-8-10", seed=0), X, y, epochs=1, **kw, checkpoint=ck)
+    longer = nn.mlp("784-8-10", seed=0)
+    h = nn.fit(longer, X, y, epochs=2, **kw, checkpoint=ck)  # constant schedule: may continue
+    assert h.resumed_from == 1 and np.array_equal(longer.flat_value, whole.flat_value)
+    assert np.array_equal(h.step_loss, h_whole.step_loss)
+    for change, words in [
+        (dict(lr=0.05), "lr 0.1 -> 0.05"),
+        (dict(model_seed=1), "initial weights"),
+        (dict(X=X[::-1]), "training data"),
+        (dict(epochs=1), "beyond this run's 6 steps"),
+        (dict(schedule="cosine"), "schedule 'constant' -> 'cosine'"),
+    ]:
+        args = {**kw, "epochs": 2, **change}
+        data = args.pop("X", X)
+        model = nn.mlp("784-8-10", seed=args.pop("model_seed", 0))
+        before = ck.read_bytes()
+        with pytest.raises(ActlabError, match="belongs to a different run") as err:
+            nn.fit(model, data, y, **args, checkpoint=ck)
+        assert words in str(err.value) and "restart=True" in str(err.value)
+        assert ck.read_bytes() == before  # the checkpoint is untouched
+    h = nn.fit(nn.mlp("784-8-10", seed=0), X, y, epochs=1, **{**kw, "lr": 0.05}, checkpoint=ck, restart=True)
+    assert h.resumed_from == 0
+
+
+def test_cli_train_resumes_and_refuses_other_arguments(tmp_path, capsys):
+    from actlab.cli import main
+
+    base = ["train", "--limit", "500", "--arch", "784-8-10", "--momentum", "0.9", "--no-progress"]
+    assert main([*base, "--epochs", "2", "--out", str(tmp_path / "whole")]) == 0
+    assert main([*base, "--epochs", "1", "--out", str(tmp_path / "cut")]) == 0
+    capsys.readouterr()
+    assert main([*base, "--epochs", "2", "--out", str(tmp_path / "cut")]) == 0
+    assert "resumed from the checkpoint of epoch 1" in capsys.readouterr().out
+    a, b = (json.loads((tmp_path / d / "history.json").read_text()) for d in ("whole", "cut"))
+    assert _untimed(a["epochs"]) == _untimed(b["epochs"]) and a["step_loss"] == b["step_loss"]
+    with np.load(tmp_path / "whole" / "model.npz") as za, np.load(tmp_path / "cut" / "model.npz") as zb:
+        assert za.files == zb.files and all(np.array_equal(za[k], zb[k]) for k in za.files)
+    assert main([*base, "--epochs", "2", "--lr", "0.2", "--out", str(tmp_path / "cut")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "lr 0.1 -> 0.2" in err and "--restart" in err and "new --out" in err
+    assert main([*base, "--epochs", "1", "--lr", "0.2", "--restart", "--out", str(tmp_path / "cut")]) == 0

@@ -268,7 +268,9 @@ def _engine(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     p.add_argument("--limit", type=int, default=None, help="train on the first N examples only")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--out", default="runs/train", metavar="DIR")
+    p.add_argument("--out", default="runs/train", metavar="DIR",
+                   help="output folder; its checkpoint.npz (written every epoch) lets a re-run resume")
+    p.add_argument("--restart", action="store_true", help="discard a checkpoint in --out and start over")
     p.set_defaults(func=_run_train)
 
     p = one_line(sub.add_parser("evaluate", help="accuracy and confusion matrix of a saved model"))
@@ -296,14 +298,16 @@ def _run_train(a: argparse.Namespace) -> int:
                     optimizer=a.optimizer, lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay,
                     schedule=a.schedule, epochs=a.epochs, batch_size=a.batch_size, seed=a.seed,
                     batchnorm=a.batchnorm, dropout=a.dropout, dtype=a.dtype, limit=a.limit,
-                    progress=not a.no_progress)
+                    progress=not a.no_progress, restart=a.restart)
     h = res["history"]
+    if h.resumed_from:
+        print(f"resumed from the checkpoint of epoch {h.resumed_from} in {res['out']}")
     for r in h.epochs:
         print(f"epoch {r['epoch']}: loss {r['loss']:.4f}  acc {r['acc']:.4f}  test_loss {r['val_loss']:.4f}  "
               f"test_acc {r['val_acc']:.4f}  {r['seconds']:.1f} s  {r['examples_per_s']:,.0f} examples/s")
     if h.stopped:
         print(h.stopped, file=sys.stderr)
-    print(f"wrote {res['out']}/history.json, model.npz, curves.png")
+    print(f"wrote {res['out']}/history.json, model.npz, curves.png, checkpoint.npz")
     return 1 if h.stopped and "loss is" in h.stopped else 0
 
 

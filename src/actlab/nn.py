@@ -663,6 +663,32 @@ class Optimizer:
     def _update(self, i: int, w: np.ndarray, g: np.ndarray) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    #: names of the per-group state arrays (e.g. SGD's "velocity", Adam's "m" and "v")
+    STATE: tuple[str, ...] = ()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The optimiser's running state: step count ``t``, learning rate, and its
+        per-group arrays (momentum buffers, Adam moments), as ``"name.i"`` -> array.
+        What a checkpoint needs to continue bit for bit."""
+        out: dict[str, Any] = {"t": self.t, "lr": self.lr}
+        for name in self.STATE:
+            arrays = getattr(self, name)
+            if arrays is not None:
+                out.update({f"{name}.{i}": a for i, a in enumerate(arrays)})
+        return out
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (arrays are copied into the existing buffers)."""
+        self.t = int(state["t"])
+        self.lr = float(state["lr"])
+        for name in self.STATE:
+            arrays = getattr(self, name)
+            for i, a in enumerate(arrays or ()):
+                key = f"{name}.{i}"
+                if key not in state or np.shape(state[key]) != a.shape:
+                    raise ActlabError(f"The optimiser state has no {key} of shape {a.shape}.")
+                a[...] = state[key]
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent, PyTorch's formulation (dampening 0):
@@ -670,6 +696,8 @@ class SGD(Optimizer):
     g <- grad + wd w;  v <- mu v + g;  step = g + mu v (Nesterov) or v;  w <- w - lr step.
     With momentum 0 this is w <- w - lr (grad + wd w).
     """
+
+    STATE = ("velocity",)
 
     def __init__(self, params: Iterable[Parameter], lr: float = 0.1, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0) -> None:
@@ -710,6 +738,8 @@ class Adam(Optimizer):
     m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;
     w <- w - (lr / (1-b1^t)) m / (sqrt(v) / sqrt(1-b2^t) + eps).
     """
+
+    STATE = ("m", "v")
 
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:

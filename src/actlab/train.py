@@ -171,6 +171,8 @@ class History:
     step_loss: np.ndarray = field(default_factory=lambda: np.empty(0))
     stopped: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    #: the epoch of the checkpoint this run continued from (0: trained from the start)
+    resumed_from: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"config": self.config, "epochs": self.epochs, "stopped": self.stopped,
@@ -299,6 +301,8 @@ def fit(
     callback: Callable[[int, Sequential, float], bool | None] | None = None,
     max_steps: int | None = None,
     shuffle: bool = True,
+    checkpoint: str | os.PathLike | None = None,
+    restart: bool = False,
 ) -> History:
     """Train ``model`` with mini-batches; see the module docstring.
 
@@ -306,9 +310,20 @@ def fit(
     bit for bit). After each epoch the held-out set ``val`` is evaluated. ``callback(step,
     model, loss)`` returning True stops training. A progress bar (tqdm) is shown when
     ``progress`` and stderr is a terminal.
+
+    ``checkpoint``: a ``.npz`` path written (atomically) at the end of every completed
+    epoch with the model, optimiser state, shuffling-generator state and history (see
+    :mod:`actlab._checkpoint`). If it exists when ``fit`` starts, training continues after
+    its last epoch and ends with the same weights and history, bit for bit, as an
+    uninterrupted run (timings aside); ``model`` must then be freshly built exactly as for
+    the first run. A checkpoint of a different run (other data, hyperparameters, initial
+    weights, ...) raises an ActlabError naming the differences; ``restart=True`` deletes
+    it and starts over. With the constant schedule ``epochs`` may grow between runs
+    (continue training). A recorder only sees the steps run in this call.
     """
     from tqdm import tqdm
 
+    from . import _checkpoint as ckpt
     from . import nn
     from ._layers import as_rng
 
@@ -327,6 +342,21 @@ def fit(
     total = steps_per_epoch * epochs if max_steps is None else min(max_steps, steps_per_epoch * epochs)
     sched = nn.schedule(schedule, opt.lr, total)
     rng = as_rng(seed)
+    resumed = None
+    if checkpoint is not None:
+        checkpoint = os.fspath(checkpoint)
+        key = ckpt.run_key(model, opt, loss, X=X, y=y, val=val, schedule=schedule, batch_size=batch_size, seed=seed,
+                           shuffle_state=rng.bit_generator.state, shuffle=shuffle, epochs=epochs, max_steps=max_steps)
+        if restart and os.path.exists(checkpoint):
+            os.unlink(checkpoint)
+        resumed = ckpt.load(checkpoint)
+        if resumed is not None:
+            diff = ckpt.differences(resumed["key"], key)
+            if resumed["step"] > total:
+                diff.append(f"it is at step {resumed['step']} (epoch {resumed['epoch']}), beyond this run's {total} steps")
+            if diff:
+                raise ckpt.CheckpointMismatch(checkpoint, diff, "Use another checkpoint path, or restart=True.")
+            ckpt.restore(resumed, model, opt, rng)
     classify = _is_labels(y) and model.output != "identity"
     fast_acc = classify and hasattr(loss, "n_correct")
     hist = History(config={
@@ -337,16 +367,24 @@ def fit(
         "dtype": str(model.dtype), "n_train": n,
     })
     step_loss = np.full(total, np.nan)
+    step, first_epoch = 0, 1
+    if resumed is not None:
+        hist.epochs = resumed["epochs"]
+        hist.resumed_from = first_epoch = resumed["epoch"]
+        first_epoch += 1
+        step = resumed["step"]
+        step_loss[:step] = resumed["arrays"]["step_loss"][:total]
     prev_rec = model.recorder
     if recorder is not None:
         model.recorder = recorder
     show = bool(progress) and sys.stderr.isatty()
+    if resumed is not None and show:
+        tqdm.write(f"resuming after epoch {resumed['epoch']} from {checkpoint}", file=sys.stderr)
     xbuf = np.empty((batch_size, X.shape[1]), X.dtype)
     ybuf = np.empty((batch_size, *y.shape[1:]), y.dtype)
-    step = 0
     try:
         with np.errstate(all="ignore"):
-            for epoch in range(1, epochs + 1):
+            for epoch in range(first_epoch, epochs + 1):
                 if step >= total:
                     break
                 order = rng.permutation(n) if shuffle else np.arange(n)
@@ -400,6 +438,9 @@ def fit(
                         recorder.paused = was
                     row["val_loss"], row["val_acc"] = ev["loss"], ev["acc"]
                 hist.epochs.append(row)
+                if checkpoint is not None and not hist.stopped and seen == n:  # only whole epochs
+                    ckpt.save(checkpoint, key=key, model=model, opt=opt, rng=rng, epochs=hist.epochs,
+                              step_loss=step_loss[:step])
                 if show:
                     extra = f" val_acc {row['val_acc']:.4f}" if row.get("val_acc") is not None else ""
                     tqdm.write(f"epoch {epoch}: loss {row['loss']:.4f}{extra} ({row['examples_per_s'] or 0:,.0f} ex/s)",
@@ -515,11 +556,17 @@ def run(
     dtype: str = "float32",
     limit: int | None = None,
     progress: bool = True,
+    restart: bool = False,
 ) -> dict[str, Any]:
     """Train an MLP on MNIST-format data and write ``out``/history.json, model.npz and
-    curves.png. Every argument is checked before data is loaded or anything trained."""
+    curves.png. Every argument is checked before data is loaded or anything trained.
+
+    ``out``/checkpoint.npz is written after every epoch: re-running with the same
+    arguments continues from the last finished epoch (bit-identical result); with other
+    arguments it is an error unless ``restart`` (start over)."""
     from . import data as data_mod
     from . import nn
+    from ._checkpoint import CheckpointMismatch
 
     kw = dict(arch=arch, activation=activation, output=output, init=init, optimizer=optimizer, lr=lr,
               momentum=momentum, epochs=epochs, batch_size=batch_size, schedule=schedule, dropout=dropout)
@@ -535,9 +582,13 @@ def run(
     acts = activation if isinstance(activation, str) or len(activation) != 1 else activation[0]
     model = nn.mlp(arch, activation=acts, output=output, init=init, batchnorm=batchnorm, dropout=dropout,
                    seed=seed, dtype=np.dtype(dtype))
-    hist = fit(model, X, y, optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay,
-               epochs=epochs, batch_size=batch_size, seed=seed, val=(ds.X_test, ds.y_test), schedule=schedule,
-               progress=progress)
+    ck = os.path.join(out, "checkpoint.npz")
+    try:
+        hist = fit(model, X, y, optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                   epochs=epochs, batch_size=batch_size, seed=seed, val=(ds.X_test, ds.y_test), schedule=schedule,
+                   progress=progress, checkpoint=ck, restart=restart)
+    except CheckpointMismatch as err:
+        raise CheckpointMismatch(err.path, err.differences, "Use a new --out, or --restart to start over.") from None
     hist.config["data"] = str(ds.directory)
     os.makedirs(out, exist_ok=True)
     hist.to_json(os.path.join(out, "history.json"))
