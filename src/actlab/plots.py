@@ -31,17 +31,22 @@ from .registry import REGISTRY, Bound, get
 
 __all__ = ["plot", "gallery", "figure_for", "save", "parse_sweeps", "STYLE"]
 
-#: The one style of every actlab figure.
+#: The one style of every actlab figure (catalogue plots and experiment figures alike):
+#: readable on a phone (large fonts, thick lines), light grid, no top/right spines.
 STYLE = {
-    "font.size": 10,
-    "axes.titlesize": 11,
+    "figure.dpi": 100,
+    "savefig.dpi": 110,
+    "savefig.bbox": "tight",
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "legend.fontsize": 9,
+    "lines.linewidth": 2.0,
     "axes.grid": True,
     "grid.alpha": 0.3,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "lines.linewidth": 2.0,
-    "savefig.dpi": 120,
-    "savefig.bbox": "tight",
+    "figure.constrained_layout.use": True,
 }
 _PANELS = (("f", "f(x)"), ("df", "f'(x)"), ("d2f", "f''(x)"))
 

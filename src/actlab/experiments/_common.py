@@ -18,25 +18,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..plots import STYLE  # noqa: E402  (one style for every figure)
 from . import Figure  # noqa: E402
 
 __all__ = ["ci", "fmt_ci", "new_figure", "png", "STYLE", "COLORS", "seeds_of"]
 
-#: The one style of every actlab figure: readable on a phone (large fonts, thick lines).
-STYLE = {
-    "figure.dpi": 100,
-    "savefig.dpi": 110,
-    "font.size": 11,
-    "axes.titlesize": 12,
-    "axes.labelsize": 11,
-    "legend.fontsize": 9,
-    "lines.linewidth": 2.0,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "figure.constrained_layout.use": True,
-}
 COLORS = {"relu": "#1f77b4", "sigmoid": "#d62728", "tanh": "#2ca02c", "step": "#7f7f7f", "identity": "#9467bd",
           "softmax": "#ff7f0e", "linear": "#9467bd"}
 
