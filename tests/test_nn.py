@@ -597,3 +597,46 @@ def test_cli_train_resumes_and_refuses_other_arguments(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "lr 0.1 -> 0.2" in err and "--restart" in err and "new --out" in err
     assert main([*base, "--epochs", "1", "--lr", "0.2", "--restart", "--out", str(tmp_path / "cut")]) == 0
+
+
+# --------------------------------------------------------------------------- bench train
+
+
+def test_bench_train_structure_and_ratios(tmp_path, capsys, monkeypatch, mnist_small):
+    # structure and arithmetic only: timings are measured by the benchmark, never asserted
+    import actlab.data
+    from actlab import engine_bench
+    from actlab.cli import main
+
+    monkeypatch.setattr(actlab.data, "load_mnist", lambda split="train", **kw: mnist_small[:2])  # 3,000 rows
+    res = engine_bench.run(archs=["784-8-10", "784-6-5-10"], batch_sizes=[16, 32], steps=3, repeat=1, sgemm_size=64)
+    assert [(r["arch"], r["batch_size"]) for r in res["rows"]] == [
+        ("784-8-10", 16), ("784-8-10", 32), ("784-6-5-10", 16), ("784-6-5-10", 32)]
+    for r in res["rows"]:
+        assert r["steps"] == 3 and r["actlab_examples_per_s"] > 0 and r["torch_examples_per_s"] > 0
+        # ratio = torch time / actlab time = actlab rate / torch rate
+        assert r["ratio"] == pytest.approx(r["actlab_examples_per_s"] / r["torch_examples_per_s"], rel=1e-12)
+        # flops per example, counted by hand: each product x W, xᵀ g, g Wᵀ costs 2 a b; the first
+        # layer skips g Wᵀ. 784-8-10: 2 (2*784*8 + 3*8*10) = 25568;
+        # 784-6-5-10: 2 (2*784*6 + 3*6*5 + 3*5*10) = 19296
+        per_example = {"784-8-10": 25568, "784-6-5-10": 19296}[r["arch"]]
+        sizes = [int(s) for s in r["arch"].split("-")]
+        assert engine_bench.step_flops(sizes, r["batch_size"]) == per_example * r["batch_size"]
+        assert r["actlab_gflops"] * 1e9 == pytest.approx(per_example * r["actlab_examples_per_s"], rel=1e-9)
+        assert r["sgemm_share"] * res["sgemm_gflops"] == pytest.approx(r["actlab_gflops"], rel=1e-9)
+        assert r["target_share"] is None  # targets are stated for the two benchmark architectures at batch 128
+    assert res["sgemm_gflops"] == pytest.approx(max(res["sgemm_gflops_start_end"]))
+    assert res["threads"] >= 1 and "actlab bench train --arch 784-8-10 784-6-5-10" in res["command"]
+    text = engine_bench.text(res)
+    assert text.count("\n| 784-") == 4 and f"{res['rows'][0]['ratio']:.2f}x" in text
+    paths = engine_bench.write(res, tmp_path)
+    assert json.loads((tmp_path / "train.json").read_text()) == json.loads(json.dumps(res))
+    assert sorted(p.rsplit("/", 1)[1] for p in paths) == ["train.json", "train.md"]
+    # the command line: same structure, written to --out
+    monkeypatch.setattr(engine_bench, "sgemm_rate", lambda n=0, repeat=0: 1e9)
+    assert main(["bench", "train", "--arch", "784-8-10", "--batch-sizes", "16", "--steps", "2", "--repeat", "1",
+                 "--out", str(tmp_path / "cli")]) == 0
+    out = capsys.readouterr().out
+    assert "| 784-8-10 | 16 |" in out and "wrote" in out
+    row = json.loads((tmp_path / "cli" / "train.json").read_text())["rows"][0]
+    assert row["sgemm_share"] == pytest.approx(row["actlab_gflops"], rel=1e-9)  # sgemm pinned at 1 GFLOP/s
