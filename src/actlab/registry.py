@@ -14,6 +14,7 @@ The numerics contract that every entry keeps, enforced here and by the test suit
 * ``f``, ``df`` and ``d2f`` return their mathematical limits at +-inf where they exist,
   propagate NaN, and emit no RuntimeWarning for any input;
 * at a kink, ``df`` returns the value listed in ``kinks`` (PyTorch's convention);
+* ``domain`` is where f is real (log1mexp: x > 0); outside it f, f' and f'' are NaN;
 * ``zero_centred`` means f is odd (f(-x) = -f(x)), so a symmetric input distribution
   gives a zero-mean output; ``monotonic`` means non-decreasing;
 * accuracy: at most ``ULP_BOUNDS`` ulp against mpmath (see :mod:`actlab.accuracy`).
@@ -75,6 +76,7 @@ class Activation:
     vjp_kernel: Kernel | None = None  # vector functions only
     jacobian_kernel: Kernel | None = None  # vector functions only
     out_shape: Callable[..., tuple[int, ...]] | None = None  # f's shape, if not x's (vector functions)
+    domain: tuple[float, float] = (-inf, inf)  # where f is real; outside it f, f', f'' are NaN
     range_: Callable[..., tuple[float, float]] | tuple[float, float] = (-inf, inf)
     kinks_: Callable[..., Mapping[float, float]] | Mapping[float, float] = field(default_factory=dict)
     gain_: Callable[..., float] | float | None = None
@@ -173,12 +175,13 @@ def _apply(
         res = _blocked(kernel, a, buf, **params)
     else:
         res = kernel(a, buf, *args, **params)
-    if out is not None:
-        if res is not out:
-            np.copyto(out, res, casting="unsafe")
-        return out
-    if res.dtype != result_dtype:
-        res = res.astype(result_dtype)
+    with np.errstate(over="ignore"):  # float16 results round to +-inf above 65504, by design
+        if out is not None:
+            if res is not out:
+                np.copyto(out, res, casting="unsafe")
+            return out
+        if res.dtype != result_dtype:
+            res = res.astype(result_dtype)
     return res if res.ndim else res[()]
 
 
@@ -288,7 +291,9 @@ class Bound:
     def gain_source(self) -> str:
         if self.definition.vector:
             return "none"
-        return "torch" if self.definition.gain_ is not None else "derived"
+        # "given": set in the catalogue (PyTorch's calculate_gain value where it has one, else a
+        # closed form); "derived": 1/sqrt(E[f(Z)^2]) by quadrature
+        return "given" if self.definition.gain_ is not None else "derived"
 
 
 @functools.lru_cache(maxsize=None)
@@ -325,6 +330,7 @@ def activation(
     aliases: tuple[str, ...] = (),
     family: str = "",
     ulp: Mapping[str, float] | None = None,
+    domain: tuple[float, float] = (-inf, inf),
 ) -> Callable[[type], Activation]:
     """Register the class body below as an activation (see the module docstring)."""
     if smoothness not in ("discontinuous", "C0", "C1", "C2", "Cinf"):
@@ -346,6 +352,7 @@ def activation(
             vjp_kernel=body.get("vjp"),
             jacobian_kernel=body.get("jacobian"),
             out_shape=body.get("out_shape"),
+            domain=domain,
             range_=range,
             kinks_={} if kinks is None else kinks,
             gain_=gain,

@@ -783,6 +783,7 @@ def _neg_expm1_neg(x, out):
     kinks={0.0: inf},  # the end of the domain: f(0) = -inf, one-sided f'(0) = +inf
     gain=0.7432223483970933,  # 1/sqrt(E[f(Z)^2 | Z > 0]), mpmath quadrature
     family="log1mexp",
+    domain=(0.0, inf),
 )
 class log1mexp:
     r"""Log-one-minus-exp, :math:`f(x) = \log(1 - e^{-x})` for x > 0 (JAX's definition).
