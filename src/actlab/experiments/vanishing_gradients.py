@@ -45,7 +45,7 @@ class Config:
     inits: tuple[str, ...] = ("normal(std=0.01)", "normal(std=1)", "xavier_normal", "he_normal", "lecun_normal")
     depths: tuple[int, ...] = (2, 5, 10, 20, 50)
     width: int = 100
-    batch: int = 128
+    batch: int = 64
     train_depth: int = 20
     train_inits: tuple[str, ...] = ("xavier_normal", "he_normal")
     train_steps: int = 100
