@@ -1,3 +1,10 @@
+import os
+
+# Cells run in this process under the tests (SerialExecutor): keep OpenBLAS at one thread,
+# as the runner's worker processes are; on a shared 2-core machine a multi-threaded BLAS
+# spins against other work and small matmuls run 10-20x slower. Must precede numpy.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import numpy as np
 import pytest
 
