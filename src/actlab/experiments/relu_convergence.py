@@ -50,8 +50,8 @@ class Config:
     QUICK: ClassVar[dict] = {"seeds": 3, "activations": ("relu", "tanh", "sigmoid"), "lrs": (0.1, 0.3, 1.0, 3.0),
                              "targets": (0.25, 0.1), "train": 3000, "eval_examples": 1000, "max_steps": 250,
                              "checkpoints": 25}
-    FULL: ClassVar[dict] = {"seeds": 8, "lrs": (0.03, 0.1, 0.3, 1.0, 3.0, 10.0), "train": 60000, "eval_examples": 5000,
-                            "max_steps": 6000, "checkpoints": 60}
+    FULL: ClassVar[dict] = {"seeds": 8, "lrs": (0.03, 0.1, 0.3, 1.0, 3.0, 10.0), "train": 60000, "eval_examples": 2000,
+                            "max_steps": 3000, "checkpoints": 50}
 
 
 def init_for(activation: str, init: str = "family") -> str:
