@@ -25,7 +25,7 @@ report: $(VENV)/.installed
 	$(BIN)/actlab report --out report
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 clean:
 	rm -rf $(VENV) report

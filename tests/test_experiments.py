@@ -12,6 +12,9 @@ from actlab import experiments as E
 from actlab.errors import ActlabError
 from actlab.runner import Runner, SerialExecutor
 
+# The quick results are computed once per process: keep these tests on one xdist worker.
+pytestmark = pytest.mark.xdist_group("experiments")
+
 
 @functools.lru_cache(maxsize=None)
 def quick_results() -> dict:

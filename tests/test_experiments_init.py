@@ -22,6 +22,9 @@ from actlab.experiments import relu_sparsity as S
 from actlab.experiments import vanishing_gradients as V
 from actlab.runner import Runner
 
+# The quick results are computed once per process: keep these tests on one xdist worker.
+pytestmark = pytest.mark.xdist_group("experiments")
+
 TINY = {
     "vanishing_gradients": {"seeds": 2, "activations": "sigmoid,relu", "depths": "2,12", "width": 32, "batch": 16,
                             "train_depth": 3, "train_steps": 10, "train_batch": 16, "record_every": 5,

@@ -18,6 +18,9 @@ from actlab import experiments as E
 from actlab.errors import ActlabError
 from actlab.runner import Runner, SerialExecutor
 
+# The quick results are computed once per process: keep these tests on one xdist worker.
+pytestmark = pytest.mark.xdist_group("experiments")
+
 MINE = ("dying_relu", "born_dead", "relu_kink")
 
 

@@ -16,6 +16,9 @@ from actlab.experiments import relu_compute_cost as RC
 from actlab.experiments import relu_convergence as RV
 from actlab.runner import Runner, SerialExecutor
 
+# The quick results are computed once per process: keep these tests on one xdist worker.
+pytestmark = pytest.mark.xdist_group("experiments")
+
 TINY_RACE = {"arch": "784-16-10", "activations": "relu,tanh,sigmoid", "lrs": "0.3,1.0", "fixed_lr": "0.3", "targets": "0.6,0.35",
              "train": "600", "eval_examples": "300", "max_steps": "60", "checkpoints": "12", "batch_size": "32"}
 TINY_COST = {"activations": "relu,tanh,sigmoid", "n": "20000", "repeat": "1", "archs": "784-16-10,784-8-8-10",

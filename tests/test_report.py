@@ -3,11 +3,16 @@
 import base64
 import re
 
+import pytest
+
 from actlab import experiments as E
 from actlab import report
 from actlab.runner import Runner, SerialExecutor
 
 from .test_experiments import quick_results
+
+# The quick results are computed once per process: keep these tests on one xdist worker.
+pytestmark = pytest.mark.xdist_group("experiments")
 
 
 def test_report_contains_every_claim(tmp_path):
