@@ -430,37 +430,55 @@ def _dd_sub(ah, al, bh, bl):
     return _fast_two_sum(s, t + v)
 
 
-def _sparsemax_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """p = sparsemax of each row of a 2-D block (float64), the support mask and its size k.
+def _sparsemax_rows(x: np.ndarray, out: np.ndarray | None = None, need_mask: bool = True
+                    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """p = sparsemax of each row of a 2-D block (written into ``out`` if given, else a new
+    float64 array), the support mask (None unless ``need_mask``), its size k, and the
+    support as (row, column) index arrays.
 
     With y = x - max (kept exactly as the double-double yh + yl) sorted decreasingly, entry j
     (1-based) is in the support iff N_j = j·y_(j) - A_j > 0 with A_j = sum_{i<=j} y_(i) - 1;
     k is the last such j and p_i = max(k·y_i - A_k, 0)/k. N is evaluated in double-double
     arithmetic, so the support is decided exactly (barring a 2^-100 relative tie) and
     p_i = (x_i - tau) keeps its accuracy when x_i is just above tau.
+
+    Only entries with y > -1 can be in the support (tau >= max - 1), so after one pass over
+    the rows all work is confined to the candidates, y > -2 (a margin that also covers the
+    rounding of a float32 x - max): they are gathered (in row order, so ties keep the order
+    of a stable sort) into a (rows, C) block, C the most candidates any row has, padded with
+    -2, which is sorted and scanned; p is formed in double-double at the candidates only and
+    is 0 elsewhere. Rows of 1000 standard normals have a few dozen candidates at most.
     """
-    z = x.astype(np.float64, copy=False)
-    rows, n = z.shape
-    m = np.max(z, axis=-1, keepdims=True)
+    rows, n = x.shape
+    m = np.max(x, axis=-1, keepdims=True)
     bad = ~np.isfinite(m[:, 0])  # a NaN, or a max at +-inf: set below
     with np.errstate(invalid="ignore", over="ignore"):
-        yh = z - m
-        bp = yh - z
-        yl = (z - (yh - bp)) - (m + bp)
-    # entries below max - 1 never enter the support: clipping them to -2 keeps them out and
-    # removes -inf, overflowed differences and NaN rows from the arithmetic
-    far = ~(yh > -2.0)
-    far[bad] = True
-    yh[far], yl[far] = -2.0, 0.0
-    yh[bad, 0] = 0.0  # the clipped bad rows get one max entry so the loop below stays finite
-    if yl.any():
-        order = np.argsort(-yh, axis=-1, kind="stable")
-        sh, sl = np.take_along_axis(yh, order, axis=-1), np.take_along_axis(yl, order, axis=-1)
-    else:
-        sh, sl = -np.sort(-yh, axis=-1), yl
+        cand = np.subtract(x, m) > -2.0  # -inf, overflowed differences and NaN are not candidates
+    cand[bad] = False
+    r, col = np.nonzero(cand)
+    counts = np.bincount(r, minlength=rows)
+    c = max(1, int(counts.max()) if rows else 1)
+    cz = x[r, col].astype(np.float64)
+    cm = m[r, 0].astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ch = cz - cm
+        if x.dtype == np.float64:
+            bp = ch - cz
+            cl = (cz - (ch - bp)) - (cm + bp)  # TwoSum of x and -m
+        else:
+            cl = np.zeros_like(ch)  # float32 values differ by a float64: exact
+    pos = np.arange(r.size) - (np.cumsum(counts) - counts)[r]
+    th, tl = np.full((rows, c), -2.0), np.zeros((rows, c))
+    th[r, pos], tl[r, pos] = ch, cl
+    # the entries below max - 2 are never in the support: -2 keeps them out of it
+    far = ~(th > -2.0)
+    th[far], tl[far] = -2.0, 0.0
+    th[bad, 0] = 0.0  # the bad rows get one max entry so the loop below stays finite
+    order = np.argsort(-th, axis=-1, kind="stable")
+    sh, sl = np.take_along_axis(th, order, axis=-1), np.take_along_axis(tl, order, axis=-1)
     ah, al = np.full(rows, -1.0), np.zeros(rows)
     k, akh, akl = np.zeros(rows), np.zeros(rows), np.zeros(rows)
-    for j in range(n):
+    for j in range(c):
         ah, e = _two_sum(ah, sh[:, j])
         ah, al = _fast_two_sum(ah, al + e + sl[:, j])
         nh, _ = _dd_sub(*_dd_times_int(sh[:, j], sl[:, j], j + 1), ah, al)
@@ -468,20 +486,33 @@ def _sparsemax_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not inside.any():
             break  # the condition holds for j <= k and fails for every j > k
         k[inside], akh[inside], akl[inside] = j + 1, ah[inside], al[inside]
-    k, akh, akl = k[:, None], akh[:, None], akl[:, None]
-    nh, _ = _dd_sub(*_dd_times_int(yh, yl, k), akh, akl)
-    mask = nh > 0
-    p = np.where(mask, nh, 0.0) / k
+    kr = k[r]
+    nh, _ = _dd_sub(*_dd_times_int(ch, cl, kr), akh[r], akl[r])
+    inside = nh > 0
+    if out is None:
+        out = np.zeros((rows, n))
+    else:
+        out[...] = 0.0
+    out[r, col] = np.where(inside, nh, 0.0) / kr
+    mask = None
+    if need_mask:
+        mask = np.zeros((rows, n), dtype=bool)
+        mask[r, col] = inside
+    k = k[:, None]
+    sup = (r[inside], col[inside])
     if bad.any():
         # +-inf max: the entries at the max share the mass (the limit of equal entries running
         # off to +-inf; a row of -inf is uniform); NaN anywhere: NaN row
-        # (k = NaN and a full mask make the VJP and the Jacobian of a NaN row NaN as well)
+        # (k = NaN and a full support make the VJP and the Jacobian of a NaN row NaN as well)
         nan_rows = np.isnan(m[:, 0])
-        top = (z[bad] == m[bad]) | nan_rows[bad, None]
-        mask[bad] = top
+        top = (x[bad] == m[bad]) | nan_rows[bad, None]
+        if mask is not None:
+            mask[bad] = top
         k[bad, 0] = np.where(nan_rows[bad], np.nan, np.sum(top, axis=-1))
-        p[bad] = top / k[bad]
-    return p, mask, k
+        out[bad] = top / k[bad]
+        rb, cb = np.nonzero(top)
+        sup = (np.concatenate([sup[0], np.flatnonzero(bad)[rb]]), np.concatenate([sup[1], cb]))
+    return out, mask, k, sup
 
 
 @activation(
@@ -528,20 +559,23 @@ class sparsemax:
     """
 
     def f(x, out, axis=-1):
-        return _rowwise("sparsemax", out, axis, _into(lambda x: _sparsemax_rows(x)[0]), x, block=1 << 20)
+        return _rowwise("sparsemax", out, axis, lambda o, x: _sparsemax_rows(x, o, need_mask=False), x, block=1 << 20)
 
     def vjp(x, out, v, axis=-1):
-        def rows(x, v):
-            _, mask, k = _sparsemax_rows(x)
-            v = np.where(mask, v, 0.0)
-            return np.where(mask, v - np.sum(v, axis=-1, keepdims=True) / k, 0.0)
+        def rows(o, x, v):
+            # s ⊙ (v - sum_S v / k), formed at the support only (0 elsewhere)
+            _, _, k, (rs, cs) = _sparsemax_rows(x, np.empty(x.shape), need_mask=False)
+            vs = v[rs, cs].astype(np.float64)
+            total = np.bincount(rs, weights=vs, minlength=x.shape[0])
+            o[...] = 0.0
+            o[rs, cs] = vs - total[rs] / k[rs, 0]
 
-        return _rowwise("sparsemax", out, axis, _into(rows), x, v, block=1 << 20)
+        return _rowwise("sparsemax", out, axis, rows, x, v, block=1 << 20)
 
     def jacobian(x, axis=-1):
         xl = _last(x, axis, "sparsemax")
         n = xl.shape[-1]
-        _, mask, k = _sparsemax_rows(xl.reshape(-1, n))
+        _, mask, k, _ = _sparsemax_rows(xl.reshape(-1, n))
         mask = mask.reshape(xl.shape)
         k = k.reshape((*xl.shape[:-1], 1, 1))
         both = mask[..., :, None] & mask[..., None, :]
