@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from ..registry import Activation, Param, activation
+from ._common import scratch
 
 inf = math.inf
 LN2 = math.log(2.0)
@@ -38,8 +39,11 @@ def _wide(kernel):
     def run(x, out, **params):
         if x.dtype == np.float64:
             return kernel(x, out, **params)
-        wide = np.empty(x.shape, np.float64)
-        kernel(x.astype(np.float64), wide, **params)
+        # pooled float64 arrays: fresh ones per 1 MB block were page-faulted in each time
+        wide = scratch(x, "wide_out", np.float64)
+        src = scratch(x, "wide_in", np.float64)
+        np.copyto(src, x)
+        kernel(src, wide, **params)
         with np.errstate(over="ignore"):  # a float64 result beyond float32's range is inf there too
             np.copyto(out, wide, casting="same_kind")
         return out
@@ -110,7 +114,7 @@ def _dsigmoid(x, out):
     np.abs(x, out=out)
     np.negative(out, out=out)
     np.exp(out, out=out)
-    t = np.add(out, 1.0, out=np.empty_like(out))  # out=: stays an array for 0-d input
+    t = np.add(out, 1.0, out=scratch(out, "dsigmoid"))  # out=: stays an array for 0-d input
     np.multiply(t, t, out=t)
     return np.divide(out, t, out=out)
 
@@ -122,7 +126,7 @@ def _dtanh(x, out):
     with np.errstate(over="ignore"):  # -2|x| = -inf for |x| > 9e307 gives exp = 0, the limit
         np.multiply(out, -2.0, out=out)
     np.exp(out, out=out)
-    t = np.add(out, 1.0, out=np.empty_like(out))
+    t = np.add(out, 1.0, out=scratch(out, "dtanh"))
     np.multiply(t, t, out=t)
     np.divide(out, t, out=out)
     return np.multiply(out, 4.0, out=out)
@@ -1037,11 +1041,11 @@ def _gauss64(x, out, which):
     The plain exp(-x*x) is off by about x^2 * 2^-53 relative, because the rounding error
     of x*x lands in the exponent: about 370 ulp at x = 27 in float64.
     """
-    xc = np.clip(x, -_G_CLIP, _G_CLIP)  # NaN stays NaN; ±inf -> ±30 (result 0)
+    xc = np.clip(x, -_G_CLIP, _G_CLIP, out=scratch(x, "g64_xc"))  # NaN stays NaN; ±inf -> ±30 (result 0)
     p = np.add(xc, _G_SPLIT, out=out)
-    nxh = np.subtract(_G_SPLIT, p, out=np.empty_like(p))  # -xh (out=: arrays even for 0-d x)
+    nxh = np.subtract(_G_SPLIT, p, out=scratch(p, "g64_nxh"))  # -xh (out=: arrays even for 0-d x)
     np.subtract(p, _G_SPLIT, out=p)  # xh
-    nr = np.subtract(p, xc, out=np.empty_like(p))  # -xl
+    nr = np.subtract(p, xc, out=scratch(p, "g64_nr"))  # -xl
     np.add(p, xc, out=p)  # xh + x
     np.multiply(nr, p, out=nr)  # -r
     np.negative(nxh, out=p)
@@ -1049,9 +1053,9 @@ def _gauss64(x, out, which):
     if which == 2:
         # 4x^2 - 2 = -2((1 - 2 xh^2) - 2r), where 1 - 2 xh^2 is exact near the zeros ±1/√2
         # (Sterbenz), so f'' keeps its full relative accuracy there.
-        poly = np.multiply(nxh, 2.0, out=np.empty_like(p))
+        poly = np.multiply(nxh, 2.0, out=scratch(p, "g64_poly"))
         np.add(poly, 1.0, out=poly)
-        np.add(poly, np.multiply(nr, 2.0), out=poly)
+        np.add(poly, np.multiply(nr, 2.0, out=scratch(p, "g64_t")), out=poly)
         np.multiply(poly, -2.0, out=poly)
     if which:
         np.add(nxh, _G_SCALE, out=nxh)
@@ -1072,17 +1076,19 @@ def _gauss(x, out, which):
         return _gauss64(x, out, which)
     # float32: x*x is exact in float64 (48 bits), so the plain formula there is exact to
     # the last bit of a float32 and the subnormal float32 results are normal float64.
-    w = x.astype(np.float64)
-    sq = np.multiply(w, w, out=np.empty_like(w))
-    e = np.negative(sq, out=np.empty_like(w))
+    w = scratch(x, "gauss_w", np.float64)
+    np.copyto(w, x)
+    sq = np.multiply(w, w, out=scratch(w, "gauss_sq"))
+    e = np.negative(sq, out=scratch(w, "gauss_e"))
     with np.errstate(over="ignore"):  # inf * 0 cannot occur: x is finite or clipped below
         np.exp(e, out=e)
     if which == 1:
-        np.multiply(e, np.multiply(np.clip(w, -30.0, 30.0), -2.0), out=e)
+        c = np.clip(w, -30.0, 30.0, out=sq)  # sq is not needed for f'
+        np.multiply(e, np.multiply(c, -2.0, out=c), out=e)
     elif which == 2:
         np.multiply(sq, 4.0, out=sq)
         np.subtract(sq, 2.0, out=sq)
-        np.minimum(sq, 4000.0, out=sq)  # beyond |x| = 30 e is 0: keep inf out of 0 * inf
+        np.clip(sq, -inf, 4000.0, out=sq)  # beyond |x| = 30 e is 0: keep inf out of 0 * inf
         np.multiply(e, sq, out=e)
     with np.errstate(over="ignore", under="ignore"):
         np.copyto(out, e, casting="same_kind")
