@@ -32,8 +32,11 @@ def ulp_errors(actual: np.ndarray, exact: list[object], dtype: np.dtype | type) 
                 errors[i] = 0.0 if same else np.inf
                 continue
             # exact value of the spacing of dtype at |r| (spacing(0) is the smallest subnormal)
-            with np.errstate(under="ignore"):  # spacing of a subnormal is a subnormal
-                spacing = mpf(float(np.spacing(np.abs(r).astype(dtype))))
+            # spacing of |r| (a subnormal for subnormals); at max the next float is inf, so
+            # take the spacing of the binade below, which is the same
+            mag = np.minimum(np.abs(r).astype(dtype), np.nextafter(np.finfo(dtype).max, dtype.type(0)))
+            with np.errstate(under="ignore"):
+                spacing = mpf(float(np.spacing(mag)))
             errors[i] = float(abs(mpf(float(a)) - e) / spacing)
     return errors
 
@@ -43,7 +46,7 @@ def grid(dtype: np.dtype | type, act: Bound | None = None, n: int = 400) -> np.n
     """The dense test grid of the accuracy contract, as exact values of ``dtype``.
 
     It holds a uniform grid on [-10, 10], both signs of 10^k for k from the smallest
-    normal up to the largest finite power, +-0, +-tiny, +-1e-300 (float64), the
+    normal up to the largest finite power, +-0, +-tiny, +-max, +-1e-300 (float64), the
     overflow edges of exp (+-88.7 float32, +-709.8 float64, with neighbours), +-1e4,
     +-inf, NaN, and each kink of ``act`` with its two neighbouring floats.
     """
@@ -57,7 +60,8 @@ def grid(dtype: np.dtype | type, act: Bound | None = None, n: int = 400) -> np.n
     edge = 88.7 if dtype == np.float32 else 709.8
     for v in (edge, 88.72283, 89.4, 103.97, 709.78, 710.0, 745.13, 1e4, 1e-300, 37.0, 17.0, 20.0, 30.0, 3.0):
         pts += [v, -v]
-    pts += [0.0, -0.0, float(fi.tiny), -float(fi.tiny), float(fi.smallest_subnormal), np.inf, -np.inf, np.nan]
+    pts += [0.0, -0.0, float(fi.tiny), -float(fi.tiny), float(fi.smallest_subnormal), float(fi.max), -float(fi.max)]
+    pts += [np.inf, -np.inf, np.nan]
     x = np.array(pts, dtype=np.float64)
     x = x.astype(dtype)
     x = x[np.isfinite(x) | np.isinf(np.array(pts)) | np.isnan(np.array(pts))]

@@ -588,7 +588,8 @@ def _elu_kernels(x, out, scale, neg_scale, divisor):
     # avoids a masked copy, which mispredicts on mixed signs and costs ~20 ns/element.
     p = np.maximum(x, 0.0, out=np.empty_like(x))
     if scale != 1.0:
-        np.multiply(p, scale, out=p)
+        with np.errstate(over="ignore"):  # SELU's scale * x rounds to inf near max: the right value
+            np.multiply(p, scale, out=p)
     return np.add(out, p, out=out)
 
 
@@ -983,13 +984,14 @@ class bent_identity:
         a, h, tail = _sqrt_sq_plus(x, 1.0)
         np.add(h, 1.0, out=out)
         np.multiply(x, 0.5, out=h)
-        with np.errstate(invalid="ignore"):  # inf/inf at ±inf, fixed in the tail
+        # inf/inf at ±inf and overflow of 1.5 x near max happen only in the tail, fixed there
+        with np.errstate(invalid="ignore", over="ignore"):
             np.divide(h, out, out=out)
-        np.add(out, 1.0, out=out)
-        np.multiply(out, x, out=out)
-        if tail is not None:  # includes ±inf, where (x/2)/(h + 1) = inf/inf
-            xt = x[tail]
-            out[tail] = xt * np.where(xt > 0, 1.5, 0.5)
+            np.add(out, 1.0, out=out)
+            np.multiply(out, x, out=out)
+            if tail is not None:  # includes ±inf, where (x/2)/(h + 1) = inf/inf
+                xt = x[tail]
+                out[tail] = xt * np.where(xt > 0, 1.5, 0.5)  # rounds to inf above max/1.5: right
         return out
 
     def df(x, out):
