@@ -633,10 +633,66 @@ def test_bench_train_structure_and_ratios(tmp_path, capsys, monkeypatch, mnist_s
     assert json.loads((tmp_path / "train.json").read_text()) == json.loads(json.dumps(res))
     assert sorted(p.rsplit("/", 1)[1] for p in paths) == ["train.json", "train.md"]
     # the command line: same structure, written to --out
-    monkeypatch.setattr(engine_bench, "sgemm_rate", lambda n=0, repeat=0: 1e9)
+    monkeypatch.setattr(engine_bench, "sgemm_rate", lambda n=0, repeat=0, clock=None: 1e9)
     assert main(["bench", "train", "--arch", "784-8-10", "--batch-sizes", "16", "--steps", "2", "--repeat", "1",
-                 "--out", str(tmp_path / "cli")]) == 0
+                 "--clock", "cpu", "--out", str(tmp_path / "cli")]) == 0
     out = capsys.readouterr().out
-    assert "| 784-8-10 | 16 |" in out and "wrote" in out
-    row = json.loads((tmp_path / "cli" / "train.json").read_text())["rows"][0]
+    assert "| 784-8-10 | 16 |" in out and "wrote" in out and "cpu time" in out
+    cli = json.loads((tmp_path / "cli" / "train.json").read_text())
+    assert cli["clock"] == "cpu" and cli["command"].endswith("--clock cpu")
+    row = cli["rows"][0]
     assert row["sgemm_share"] == pytest.approx(row["actlab_gflops"], rel=1e-9)  # sgemm pinned at 1 GFLOP/s
+
+
+# --------------------------------------------------------------------------- allocation and dtype
+
+
+def _train_steps(model, loss, opt, X, y, order, steps, xb, yb, start=0):
+    batch = len(xb)
+    for k in range(start, start + steps):
+        idx = order[(k * batch) % (len(order) - batch):][:batch]
+        X.take(idx, axis=0, out=xb, mode="clip")
+        y.take(idx, axis=0, out=yb, mode="clip")
+        loss.forward(model.forward(xb, True, copy=False), yb)
+        loss.n_correct()
+        model.backward(loss.backward())
+        opt.step()
+    return xb
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_training_steps_allocate_nothing_that_stays_and_stay_float32(mnist_small, optimizer):
+    import tracemalloc
+
+    X, y, _, _ = mnist_small
+    model = nn.mlp("784-32-16-10", seed=0)
+    loss = nn.SoftmaxCrossEntropy()
+    opt = nn.make_optimizer(optimizer, model.parameters(), lr=0.01)
+    order = np.random.default_rng(0).permutation(len(X))
+    xb, yb = np.empty((64, 784), np.float32), np.empty(64, y.dtype)
+    _train_steps(model, loss, opt, X, y, order, 5, xb, yb)  # buffers are made by the first step
+    tracemalloc.start()
+    try:  # NumPy fills small internal caches (~4 kB) in the first steps it is traced
+        _train_steps(model, loss, opt, X, y, order, 50, xb, yb, start=5)
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        _train_steps(model, loss, opt, X, y, order, 100, xb, yb, start=55)
+        grown, peak = tracemalloc.get_traced_memory()
+        grown -= before
+    finally:
+        tracemalloc.stop()
+    assert grown < 512, grown  # 100 steps keep nothing (one batch of activations is 8 kB)
+    # no temporary as large as the input batch (200 kB; e.g. np.take's default mode="raise"
+    # gathers into one): what remains are NumPy's broadcast buffers and masks of the
+    # 64 x 32 hidden layer (8 kB each)
+    assert peak - before < xb.nbytes // 8, peak - before
+    # float32 end to end: every parameter, gradient, optimiser and layer buffer
+    assert xb.dtype == np.float32
+    arrays = [model.flat_value, model.flat_grad]
+    arrays += [a for name in opt.STATE for a in getattr(opt, name)]
+    for layer in [*model.layers, loss]:
+        for s in layer._buf._sets.values():
+            arrays += [a for a in (s.values() if isinstance(s, dict) else
+                                   (getattr(s, k) for k in s.__slots__)) if isinstance(a, np.ndarray)]
+    floats = [a for a in arrays if a.dtype.kind == "f"]
+    assert len(floats) > 10 and all(a.dtype == np.float32 for a in floats), {str(a.dtype) for a in floats}

@@ -67,7 +67,10 @@ class Buffers:
         self._sets: dict[tuple, dict[str, np.ndarray]] = {}
         self.keep = keep
 
-    def get(self, key: tuple, name: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    def get(self, key: tuple, name: str, shape: tuple, dtype: np.dtype,
+            init: Any = None) -> np.ndarray:
+        """The array ``name`` of the set ``key``; created with ``np.empty`` (then filled by
+        ``init(array)`` if given, once) on first use."""
         s = self._sets.get(key)
         if s is None:
             if len(self._sets) >= self.keep:
@@ -76,7 +79,19 @@ class Buffers:
         a = s.get(name)
         if a is None:
             a = s[name] = np.empty(shape, dtype)
+            if init is not None:
+                init(a)
         return a
+
+    def group(self, key: tuple, make: Any) -> Any:
+        """An object holding a whole set of arrays for ``key``, built by ``make()`` on first
+        use: one dictionary lookup per call instead of one per array."""
+        g = self._sets.get(key)
+        if g is None:
+            if len(self._sets) >= self.keep:
+                self._sets.pop(next(iter(self._sets)))
+            g = self._sets[key] = make()
+        return g
 
     def clear(self) -> None:
         self._sets.clear()
@@ -84,10 +99,11 @@ class Buffers:
 
 def ones(buf: Buffers, key: tuple, n: int, dtype: np.dtype) -> np.ndarray:
     """A cached vector of n ones (column sums as a matrix-vector product)."""
-    o = buf.get(key, "ones", (n,), dtype)
-    if o[0] != 1 or o[-1] != 1:
-        o.fill(1)
-    return o
+    return buf.get(key, "ones", (n,), dtype, init=_fill_ones)
+
+
+def _fill_ones(a: np.ndarray) -> None:
+    a.fill(1)
 
 
 class Layer:

@@ -287,6 +287,8 @@ def _engine(sub: argparse._SubParsersAction) -> None:
         b.add_argument("--batch-sizes", nargs="+", type=int, default=[32, 128])
         b.add_argument("--steps", type=int, default=300, help="timed steps per configuration")
         b.add_argument("--repeat", type=int, default=3, help="timings per configuration; the best is kept")
+        b.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+                       help="wall time, or CPU time of the process (fairer on a machine shared with other jobs)")
         b.add_argument("--out", default="results/bench", metavar="DIR", help="writes train.md and train.json")
         b.set_defaults(func=_run_bench_train)
 
@@ -327,7 +329,7 @@ def _run_evaluate(a: argparse.Namespace) -> int:
 def _run_bench_train(a: argparse.Namespace) -> int:
     from . import engine_bench
 
-    result = engine_bench.run(archs=a.arch, batch_sizes=a.batch_sizes, steps=a.steps, repeat=a.repeat)
+    result = engine_bench.run(archs=a.arch, batch_sizes=a.batch_sizes, steps=a.steps, repeat=a.repeat, clock=a.clock)
     print(engine_bench.text(result))
     for path in engine_bench.write(result, a.out):
         print(f"wrote {path}")

@@ -53,6 +53,7 @@ from ._layers import (
     Layer,
     Parameter,
     PReLU,
+    ones as _ones,
     as_rng,
     check_dtype,
     initialize,
@@ -473,6 +474,39 @@ class Loss:
         return f"Loss(output={self.output!r}, kind={self.kind!r})"
 
 
+def _check_labels(y: np.ndarray, k: int) -> None:
+    """Integer labels in [0, k): one reduction for int64 (negatives wrap to huge unsigned)."""
+    if y.dtype.kind not in "iu":
+        raise ActlabError(f"Labels must be integers. Got dtype {y.dtype} instead.")
+    if y.size == 0:
+        return
+    if y.dtype == np.int64:
+        ok = int(np.maximum.reduce(y.view(np.uint64))) < k
+    else:
+        ok = int(np.minimum.reduce(y)) >= 0 and int(np.maximum.reduce(y)) < k
+    if not ok:
+        raise ActlabError(f"Labels must be in [0, {k - 1}] for {k} logits. Got labels in [{y.min()}, {y.max()}] instead.")
+
+
+class _SoftmaxBuffers:
+    """The arrays of one SoftmaxCrossEntropy shape (n rows, k classes), made once."""
+
+    __slots__ = ("p", "p_flat", "zt", "m", "m_col", "s", "s_col", "ones", "lse", "base", "flat", "zy", "py",
+                 "hit", "inv_n")
+
+    def __init__(self, n: int, k: int, dtype: np.dtype) -> None:
+        self.p = np.empty((n, k), dtype)
+        self.p_flat = self.p.reshape(-1)
+        self.zt = np.empty((k, n), dtype)
+        self.m, self.s, self.lse, self.zy, self.py = (np.empty(n, dtype) for _ in range(5))
+        self.m_col, self.s_col = self.m[:, None], self.s[:, None]
+        self.ones = np.ones(k, dtype)
+        self.base = np.arange(n, dtype=np.intp) * k  # flat index of row i, column 0
+        self.flat = np.empty(n, np.intp)
+        self.hit = np.empty(n, np.bool_)
+        self.inv_n = dtype.type(1.0 / n)
+
+
 class SoftmaxCrossEntropy(Loss):
     """Softmax + cross-entropy from logits z, mean over the batch:
 
@@ -491,32 +525,28 @@ class SoftmaxCrossEntropy(Loss):
     def forward(self, logits: np.ndarray, y: Any) -> float:
         # Row reductions are written as a reduce over axis 0 of the transposed logits and
         # as a matrix-vector product with ones: NumPy's reductions along a short last
-        # axis cost tens of microseconds per call, more than the rest of the loss.
+        # axis cost tens of microseconds per call, more than the rest of the loss. All
+        # arrays come from one reused set per shape (_SoftmaxBuffers): nothing is allocated.
         z = logits
         n, k = z.shape
-        key = z.shape
-        p = self._buf.get(key, "p", z.shape, z.dtype)
-        zt = self._buf.get(key, "zt", (k, n), z.dtype)
-        m = self._buf.get(key, "m", (n,), z.dtype)
-        s = self._buf.get(key, "s", (n,), z.dtype)
-        ones = self._buf.get(key, "ones", (k,), z.dtype)
-        ones.fill(1)
-        np.copyto(zt, z.T)
-        np.maximum.reduce(zt, axis=0, out=m)  # row maxima: exp never overflows
-        np.subtract(z, m[:, None], out=p)
+        b = self._buf.group(z.shape, lambda: _SoftmaxBuffers(n, k, z.dtype))
+        p, m = b.p, b.m
+        np.copyto(b.zt, z.T)
+        np.maximum.reduce(b.zt, axis=0, out=m)  # row maxima: exp never overflows
+        np.subtract(z, b.m_col, out=p)
         np.exp(p, out=p)
-        np.matmul(p, ones, out=s)  # row sums, each >= 1
-        p /= s[:, None]
-        lse = np.log(s)
+        np.matmul(p, b.ones, out=b.s)  # row sums, each >= 1
+        p /= b.s_col
+        lse = np.log(b.s, out=b.lse)
         lse += m  # log sum exp z, per row
         y = np.asarray(y)
-        self._p, self._y, self._m = p, y, m
+        self._b, self._y = b, y
         if y.ndim == 1:
-            rows = self._buf.get(key, "rows", (n,), np.intp)
-            if rows[-1] != n - 1 or rows[0] != 0:
-                rows[...] = np.arange(n)
-            self._rows = rows
-            self._zy = zy = z[rows, y]
+            _check_labels(y, k)
+            # z[i, y_i] through flat indices i k + y_i (fancy indexing z[rows, y] would
+            # allocate its index and result arrays on every call)
+            np.add(b.base, y, out=b.flat)
+            zy = z.reshape(-1).take(b.flat, out=b.zy)
             lse -= zy
             return float(np.add.reduce(lse, dtype=np.float64)) / n
         return float(np.sum(y * (lse[:, None] - z), dtype=np.float64) / n)
@@ -524,17 +554,21 @@ class SoftmaxCrossEntropy(Loss):
     def n_correct(self) -> int:
         """How many rows of the last batch have their label's logit at the row maximum
         (ties count as correct): the training accuracy without an argmax."""
+        b = self._b
         if self._y.ndim != 1:
-            return int(np.count_nonzero(np.argmax(self._p, axis=1) == np.argmax(self._y, axis=1)))
-        return int(np.count_nonzero(self._zy >= self._m))
+            return int(np.count_nonzero(np.argmax(b.p, axis=1) == np.argmax(self._y, axis=1)))
+        return int(np.count_nonzero(np.greater_equal(b.zy, b.m, out=b.hit)))
 
     def backward(self) -> np.ndarray:
-        p, y = self._p, self._y
-        if y.ndim == 1:
-            p[self._rows, y] -= 1
+        b, y = self._b, self._y
+        p = b.p
+        if y.ndim == 1:  # p[i, y_i] -= 1 without fancy-indexing temporaries
+            b.p_flat.take(b.flat, out=b.py)
+            b.py -= 1
+            b.p_flat.put(b.flat, b.py)
         else:
             p -= y
-        p *= p.dtype.type(1.0 / p.shape[0])
+        p *= b.inv_n
         return p
 
     def __repr__(self) -> str:

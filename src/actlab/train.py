@@ -398,8 +398,11 @@ def fit(
                     idx = order[start:start + batch_size]
                     m = len(idx)
                     xb, yb = (xbuf, ybuf) if m == batch_size else (xbuf[:m], ybuf[:m])
-                    np.take(X, idx, axis=0, out=xb)
-                    np.take(y, idx, axis=0, out=yb)
+                    # mode="clip": the default mode="raise" gathers into a temporary copy
+                    # of the batch and then copies it into out (NumPy buffers out to be able
+                    # to raise midway); a permutation's indices are always in range
+                    X.take(idx, axis=0, out=xb, mode="clip")
+                    y.take(idx, axis=0, out=yb, mode="clip")
                     z = model.forward(xb, True, copy=False)
                     lv = loss.forward(z, yb)
                     step_loss[step] = lv
