@@ -81,6 +81,13 @@ def _window(x: np.ndarray, out: np.ndarray, lo: float, hi: float = inf, value: f
 
 def _two_slopes(x: np.ndarray, out: np.ndarray, below: float, above: float = 1.0) -> np.ndarray:
     """``above`` for x > 0, ``below`` for x <= 0 (PyTorch's choice at the kink), NaN at NaN."""
+    if above == 1.0 and 0.0 < below <= 1.0:
+        # ceil maps x > 0 (and +inf) to >= 1, x <= 0 (and -inf) to <= 0, NaN to NaN; the clip
+        # then gives {below, 1} and passes NaN: two passes, no mask and no NaN check (1.5x a
+        # copy in float32 instead of 2.2x). below > 0 also turns ceil's -0.0 into below.
+        with np.errstate(invalid="ignore"):  # ceil signals on a signalling NaN (quietened)
+            np.ceil(x, out=out)
+        return np.clip(out, below, 1.0, out=out)
     x = _src(x, out)
     mask = np.greater(x, 0)
     np.copyto(out, mask)
