@@ -105,7 +105,13 @@ def _sigmoid(x, out):
         np.exp(out, out=out)
     np.add(out, 1.0, out=out)
     np.reciprocal(out, out=out)
-    return np.exp(x, out=out, where=x < _SIG_TAIL)
+    # The tail only in blocks that may have one: the masked pass costs a bool mask and a walk
+    # of the whole block, more than the read-only np.min (which is NaN, so not >= -40, when
+    # the block holds a NaN). The masked exp itself is kept: it keeps subnormal results that
+    # NumPy's vectorised float64 exp flushes to 0.
+    if x.size and not np.min(x) >= _SIG_TAIL:
+        np.exp(x, out=out, where=x < _SIG_TAIL)
+    return out
 
 
 def _dsigmoid(x, out):
