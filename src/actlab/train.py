@@ -508,7 +508,7 @@ def plot_history(hist: History, path: str | os.PathLike) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     a1.plot(np.arange(1, len(hist.step_loss) + 1), hist.step_loss, lw=0.6, label="mini-batch loss")
     a1.set_xlabel("step")
     a1.set_ylabel("loss")
@@ -523,7 +523,6 @@ def plot_history(hist: History, path: str | os.PathLike) -> None:
     a2.legend()
     a1.legend()
     fig.suptitle(f"{hist.config.get('arch', '')} {hist.config.get('layers', [{}])[1].get('spec', '') if len(hist.config.get('layers', [])) > 1 else ''}")
-    fig.tight_layout()
     path = os.fspath(path)
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
