@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import io
 import os
-import tempfile
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .accuracy import write_atomic
 from .errors import ActlabError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,17 +124,9 @@ def save(path: str | os.PathLike, *, key: dict[str, Any], model: Sequential, opt
     }
     arrays["__checkpoint__"] = np.array(json.dumps(meta))
     path = os.fspath(path)
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    write_atomic(path, buf.getvalue())
 
 
 def load(path: str | os.PathLike) -> dict[str, Any] | None:

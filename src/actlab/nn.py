@@ -34,13 +34,14 @@ from __future__ import annotations
 import io
 import json
 import math
+import io
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from .accuracy import write_atomic
 from . import registry
 from ._layers import (
     INITS,
@@ -872,17 +873,9 @@ def save(model: Sequential, path: str | os.PathLike) -> None:
     path = os.fspath(path)
     arrays = dict(model.state())
     arrays["__architecture__"] = np.array(json.dumps(model.architecture()))
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    write_atomic(path, buf.getvalue())
 
 
 def load(path: str | os.PathLike) -> Sequential:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .accuracy import write_atomic  # noqa: F401  (re-exported for engine_bench)
 from .errors import ActlabError, check_int, check_real
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -186,19 +187,6 @@ class History:
         return self.epochs[-1] if self.epochs else {}
 
 
-def write_atomic(path: str | os.PathLike, text: str) -> None:
-    path = os.fspath(path)
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # --------------------------------------------------------------------------- evaluation
