@@ -25,7 +25,7 @@ import numpy as np
 
 from actlab import nn
 from actlab.data import load_mnist
-from actlab.train import write_atomic
+from actlab._io import write_atomic
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import actlab
-from actlab.registry import REGISTRY
+from actlab.catalogue.registry import REGISTRY
 
 ELEMENTWISE = [n for n, a in REGISTRY.items() if not a.vector]
 VECTOR = [n for n, a in REGISTRY.items() if a.vector]

@@ -1,6 +1,6 @@
 """The numerics contract of every registry entry, parametrised over the registry.
 
-References are computed here with mpmath (actlab.reference), never pasted; derivatives
+References are computed here with mpmath (actlab.verify.reference), never pasted; derivatives
 are also checked against central differences of f, and the mpmath derivatives against
 mpmath's own numerical differentiation.
 """
@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import actlab
-from actlab import accuracy, reference
+from actlab.verify import accuracy, reference
 from actlab.errors import InvalidParameterError, UnknownNameError
-from actlab.registry import REGISTRY
+from actlab.catalogue.registry import REGISTRY
 
 from .conftest import ELEMENTWISE, FLOATS, VECTOR
 

@@ -223,7 +223,7 @@ def test_recompressed_or_raw_mnist_verifies_by_content(tmp_path):
 def test_corrupted_bundled_copy_is_refused(tmp_path, monkeypatch):
     fake = tmp_path / "repo" / "data" / "mnist"
     write_set(fake)
-    monkeypatch.setattr(data, "bundled_dir", lambda: fake)
+    monkeypatch.setattr(data.idx, "bundled_dir", lambda: fake)
     monkeypatch.delenv("ACTLAB_DATA", raising=False)
     with pytest.raises(ActlabError, match="bundled MNIST copy fails its checksum"):
         data.load_dataset()

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from actlab import experiments as E
+from actlab import claims as E
 from actlab.errors import ActlabError
-from actlab.runner import Runner, SerialExecutor
+from actlab.claims.runner import Runner, SerialExecutor
 
 # The quick results are computed once per process: keep these tests on one xdist worker.
 pytestmark = pytest.mark.xdist_group("experiments")
@@ -155,7 +155,7 @@ def test_zero_centring_sign_structure_and_verdict():
 
 def test_zero_centring_gradients_match_torch():
     torch = pytest.importorskip("torch")
-    from actlab.experiments.zero_centring import neuron_grads
+    from actlab.claims.experiments.zero_centring import neuron_grads
 
     x1, x2 = np.array([0.7, -1.3, 2.0]), np.array([1.1, 0.4, -2.5])
     for act, tf in (("sigmoid", torch.sigmoid), ("tanh", torch.tanh)):

@@ -15,12 +15,12 @@ import torch
 from scipy import integrate, stats
 
 import actlab
-from actlab import experiments as E
+from actlab import claims as E
 from actlab import nn
-from actlab.experiments import published_init as P
-from actlab.experiments import relu_sparsity as S
-from actlab.experiments import vanishing_gradients as V
-from actlab.runner import Runner
+from actlab.claims.experiments import published_init as P
+from actlab.claims.experiments import relu_sparsity as S
+from actlab.claims.experiments import vanishing_gradients as V
+from actlab.claims.runner import Runner
 
 # The quick results are computed once per process: keep these tests on one xdist worker.
 pytestmark = pytest.mark.xdist_group("experiments")

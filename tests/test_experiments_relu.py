@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from actlab import cli, diagnostics, nn
-from actlab import experiments as E
+from actlab import cli, nn
+from actlab.nn import diagnostics
+from actlab import claims as E
 from actlab.errors import ActlabError
-from actlab.runner import Runner, SerialExecutor
+from actlab.claims.runner import Runner, SerialExecutor
 
 # The quick results are computed once per process: keep these tests on one xdist worker.
 pytestmark = pytest.mark.xdist_group("experiments")
@@ -203,7 +204,7 @@ def test_dying_relu_verdict_follows_numbers():
 
 
 def test_born_dead_monte_carlo_against_closed_forms():
-    from actlab.experiments import born_dead as B
+    from actlab.claims.experiments import born_dead as B
 
     # width 1, zero biases: layer 1 is never constant over inputs spread around 0; every later layer is
     # dead exactly when its single weight is negative, so P(dead by L) = 1 - 2^-(L - 1).

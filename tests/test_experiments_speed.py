@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from actlab import experiments as E
+from actlab import claims as E
 from actlab.errors import ActlabError
-from actlab.experiments import relu_compute_cost as RC
-from actlab.experiments import relu_convergence as RV
-from actlab.runner import Runner, SerialExecutor
+from actlab.claims.experiments import relu_compute_cost as RC
+from actlab.claims.experiments import relu_convergence as RV
+from actlab.claims.runner import Runner, SerialExecutor
 
 # The quick results are computed once per process: keep these tests on one xdist worker.
 pytestmark = pytest.mark.xdist_group("experiments")

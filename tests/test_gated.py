@@ -12,8 +12,8 @@ import pytest
 from mpmath import mp, mpf
 
 import actlab
-from actlab import accuracy, reference
-from actlab.activations import gated
+from actlab.verify import accuracy, reference
+from actlab.catalogue import gated
 
 
 def dd(value):

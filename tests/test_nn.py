@@ -16,7 +16,7 @@ import actlab
 from actlab import nn
 from actlab.data import load_mnist, playground
 from actlab.errors import ActlabError
-from actlab.registry import REGISTRY
+from actlab.catalogue.registry import REGISTRY
 
 ALL = list(REGISTRY)
 ELEMENTWISE = [n for n, a in REGISTRY.items() if not a.vector]
@@ -605,7 +605,7 @@ def test_cli_train_resumes_and_refuses_other_arguments(tmp_path, capsys):
 def test_bench_train_structure_and_ratios(tmp_path, capsys, monkeypatch, mnist_small):
     # structure and arithmetic only: timings are measured by the benchmark, never asserted
     import actlab.data
-    from actlab import engine_bench
+    from actlab.bench import training as engine_bench
     from actlab.cli import main
 
     monkeypatch.setattr(actlab.data, "load_mnist", lambda split="train", **kw: mnist_small[:2])  # 3,000 rows

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import actlab
-from actlab.registry import REGISTRY
+from actlab.catalogue.registry import REGISTRY
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from actlab import experiments as E
-from actlab import report
-from actlab.runner import Runner, SerialExecutor
+from actlab import claims as E
+from actlab.claims import report
+from actlab.claims.runner import Runner, SerialExecutor
 
 from .test_experiments import quick_results
 

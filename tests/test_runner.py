@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from actlab import runner as R
+from actlab.claims import runner as R
 from actlab.errors import ActlabError
 
 CALLS: list[int] = []

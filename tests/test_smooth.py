@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import actlab
-from actlab import accuracy, reference
+from actlab.verify import accuracy, reference
 
 from .conftest import FLOATS
 

@@ -13,8 +13,10 @@ import pytest
 import torch  # the project's venv has it (pyproject [peers]); these tests compare against it
 
 import actlab
-from actlab import accuracy, bench, cli, naive, peers, plots
-from actlab.registry import REGISTRY
+from actlab import cli, plots
+from actlab.bench import kernels as bench
+from actlab.verify import accuracy, naive, peers
+from actlab.catalogue.registry import REGISTRY
 
 ELEMENTWISE = [n for n, a in REGISTRY.items() if not a.vector]
 WITH_PEER = [n for n in REGISTRY if peers.peer(n) is not None]

@@ -4,13 +4,22 @@
 >>> relu = actlab.get("relu")
 >>> relu([-1.0, 2.0]), relu.df([-1.0, 2.0])
 (array([0., 2.]), array([0., 1.]))
+
+The façade holds the catalogue's API; the rooms load on first use (``actlab.nn``,
+``actlab.data``, ``actlab.claims``, ...), so ``import actlab`` stays light. The map of
+the rooms is ``docs/architecture.md``.
 """
 
-from . import activations as _activations  # noqa: F401  (fills the registry)
+import importlib
+from typing import Any
+
+from .catalogue import REGISTRY, Activation, Bound, Param, get, lookup, names, parse_spec
 from .errors import ActlabError, InvalidParameterError, UnknownNameError
-from .registry import REGISTRY, Activation, Bound, Param, get, lookup, names, parse_spec
 
 __version__ = "0.1.0"
+
+#: the rooms, loaded when first touched (``actlab.nn`` works without ``import actlab.nn``)
+_ROOMS = ("bench", "catalogue", "claims", "cli", "data", "errors", "nn", "plots", "runs", "verify")
 
 __all__ = [
     "REGISTRY",
@@ -25,3 +34,9 @@ __all__ = [
     "names",
     "parse_spec",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ROOMS:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

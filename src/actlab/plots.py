@@ -1,4 +1,5 @@
-"""Figures of the catalogue, in the tutorials' layout: f with f' beside it (and f'').
+"""Figures of the catalogue, in the tutorials' layout: f with f' beside it (and f''); and
+the training curves of a run.
 
 Every function returns a :class:`matplotlib.figure.Figure` built without pyplot (so no
 global figure state and no screen: the Agg canvas renders it); :func:`save` writes it
@@ -21,15 +22,16 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from .accuracy import write_atomic
+from ._io import write_atomic
+from .catalogue.registry import REGISTRY, Bound, get, lookup
 from .errors import ActlabError
-from .registry import REGISTRY, Bound, get
 
-__all__ = ["plot", "gallery", "figure_for", "save", "parse_sweeps", "STYLE"]
+__all__ = ["plot", "gallery", "figure_for", "save", "parse_sweeps", "training_curves", "STYLE"]
 
 #: The one style of every actlab figure (catalogue plots and experiment figures alike):
 #: readable on a phone (large fonts, thick lines), light grid, no top/right spines.
@@ -241,10 +243,34 @@ def gallery(out_dir: str | os.PathLike, names: Sequence[str] | None = None, fmt:
     """One figure per registry entry (default: all), ``out_dir/NAME.fmt``; returns the paths."""
     from tqdm import tqdm
 
-    from .registry import lookup
-
     chosen = list(REGISTRY) if names is None else [lookup(n).name for n in names]
     paths = []
     for name in tqdm(chosen, desc="gallery", unit="fig", disable=not progress):
         paths.append(save(figure_for(name), os.path.join(out_dir, f"{name}.{fmt}")))
     return paths
+
+
+def training_curves(history: Any, path: str | os.PathLike) -> str:
+    """Loss of every mini-batch and accuracy per epoch (train and held-out) of an
+    :class:`actlab.nn.History`, written atomically to ``path``; returns the path."""
+    import matplotlib as mpl
+
+    cfg = history.config
+    layers = cfg.get("layers", [])
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(10, 3.8), layout="constrained")
+        a1, a2 = fig.subplots(1, 2)
+        a1.plot(np.arange(1, len(history.step_loss) + 1), history.step_loss, lw=0.6, label="mini-batch loss")
+        a1.set_xlabel("step")
+        a1.set_ylabel("loss")
+        a1.set_yscale("log")
+        epochs = [r["epoch"] for r in history.epochs]
+        for key, style, label in (("acc", "o-", "train (running)"), ("val_acc", "s-", "held-out")):
+            if any(r.get(key) is not None for r in history.epochs):
+                a2.plot(epochs, [r[key] for r in history.epochs], style, label=label)
+        a2.set_xlabel("epoch")
+        a2.set_ylabel("accuracy")
+        a2.legend()
+        a1.legend()
+        fig.suptitle(f"{cfg.get('arch', '')} {layers[1].get('spec', '') if len(layers) > 1 else ''}")
+        return save(fig, path)

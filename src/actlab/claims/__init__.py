@@ -1,0 +1,31 @@
+"""The claims of the tutorials, measured: the experiment framework
+(:mod:`~actlab.claims.framework`), one module per claim (:mod:`actlab.claims.experiments`),
+the cached, resumable runner (:mod:`~actlab.claims.runner`) and the report
+(:mod:`~actlab.claims.report`).
+"""
+
+from . import experiments  # noqa: F401  (registers every claim)
+from .framework import (
+    CAVEATS,
+    CONFIRMED,
+    EXPERIMENTS,
+    REFUTED,
+    SIZES,
+    VERDICTS,
+    Experiment,
+    Figure,
+    Outcome,
+    Result,
+    Verdict,
+    get,
+    make_config,
+    names,
+    parse_sets,
+    register,
+    run,
+)
+
+__all__ = [
+    "CAVEATS", "CONFIRMED", "EXPERIMENTS", "REFUTED", "SIZES", "VERDICTS", "Experiment", "Figure", "Outcome",
+    "Result", "Verdict", "get", "make_config", "names", "parse_sets", "register", "run",
+]

@@ -1,0 +1,273 @@
+"""The experiment framework: registration, configs and their ``--set`` parsing, running
+one experiment and applying its verdict rule.
+
+Each module of :mod:`actlab.claims.experiments` is one claim and registers itself in
+:data:`EXPERIMENTS` when imported; that package imports them all, so nothing lists the
+experiments by hand.
+
+How to add an experiment (one new file, ``src/actlab/claims/experiments/my_claim.py``):
+
+1. A module docstring titled with the claim, saying what the figure shows and why.
+2. A config dataclass. Its field defaults are the *default* size; the class variables
+   ``QUICK`` and ``FULL`` (dicts of field -> value) shrink or grow it. It must have an
+   ``seeds: int`` field (seeds are ``0 .. seeds-1``, recorded in the result). Settings
+   are fields, never commented-out lines: ``actlab run my_claim --set lr=0.3`` sets one.
+3. A top-level *cell function* ``def cell(c: dict) -> dict`` computing one independent
+   cell of the grid (one activation x depth x lr x seed ...) from plain JSON-able
+   settings and returning JSON-able numbers. Keep it top-level: it runs in worker
+   processes and its results are cached in SQLite (see :mod:`actlab.claims.runner`).
+4. ``def run(cfg, runner) -> Outcome``: builds the grid, calls
+   ``runner.map(cell, cells)`` (as often as needed), reduces the per-seed numbers to
+   means with 95 % t-intervals (:func:`actlab.claims.figures.ci`), draws figures
+   with :func:`~actlab.claims.figures.new_figure` / ``png``, and returns
+   ``Outcome(numbers=..., raw=..., figures=[...], settings="what was run")``.
+5. ``def verdict(numbers) -> Verdict``: the rule, from the measured numbers only:
+   ``Verdict(CONFIRMED | CAVEATS | REFUTED, reasoning, key_number)``. Tests feed it
+   doctored numbers to see the verdict change.
+6. At the bottom: ``EXPERIMENT = register(name=..., number=..., tutorial="003",
+   claim="in English", korean="the tutorial's words", config=Config, run=run,
+   verdict=verdict)``.
+7. A quick-size test in tests/test_experiments.py (it iterates the registry: a new
+   experiment is run by the generic tests automatically; add checks of its own numbers).
+
+Then ``actlab run my_claim --quick`` runs it and ``actlab report`` includes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import importlib
+import json
+import os
+import time
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._io import to_jsonable, write_atomic
+from ..errors import ActlabError, InvalidParameterError, check_choice, check_int, unknown
+from .runner import Runner
+
+__all__ = [
+    "EXPERIMENTS", "Experiment", "Outcome", "Result", "Verdict", "Figure", "register", "get", "names",
+    "make_config", "run", "CONFIRMED", "CAVEATS", "REFUTED", "SIZES",
+]
+
+CONFIRMED = "confirmed"
+CAVEATS = "confirmed with caveats"
+REFUTED = "refuted"
+VERDICTS = (CONFIRMED, CAVEATS, REFUTED)
+SIZES = ("quick", "default", "full")
+
+
+@dataclass
+class Figure:
+    """A finished figure: PNG bytes plus a caption (serialised as base64 in JSON)."""
+
+    name: str
+    caption: str
+    png: bytes
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "caption": self.caption, "png": base64.b64encode(self.png).decode()}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> Figure:
+        return cls(d["name"], d["caption"], base64.b64decode(d["png"]))
+
+
+@dataclass
+class Outcome:
+    """What an experiment's ``run`` returns: measured numbers, per-seed raw data, figures."""
+
+    numbers: dict
+    raw: dict = field(default_factory=dict)
+    figures: list[Figure] = field(default_factory=list)
+    settings: str = ""
+
+
+@dataclass
+class Verdict:
+    verdict: str
+    reasoning: str
+    key: str
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+
+@dataclass
+class Result:
+    """An experiment's full result; :meth:`to_dict` is JSON-able (see ``actlab run --out``)."""
+
+    experiment: str
+    size: str
+    config: dict
+    outcome: Outcome
+    verdict: Verdict
+    seconds: float
+    cells: dict = field(default_factory=dict)  # computed / cached counts
+
+    def to_dict(self) -> dict:
+        return {
+            "experiment": self.experiment,
+            "size": self.size,
+            "config": to_jsonable(self.config),
+            "numbers": to_jsonable(self.outcome.numbers),
+            "raw": to_jsonable(self.outcome.raw),
+            "settings": self.outcome.settings,
+            "figures": [f.to_dict() for f in self.outcome.figures],
+            "verdict": dataclasses.asdict(self.verdict),
+            "seconds": self.seconds,
+            "cells": self.cells,
+        }
+
+    def save(self, out_dir: str | os.PathLike) -> list[str]:
+        """Write ``NAME.json`` (:meth:`to_dict`) and each figure as ``NAME_FIGURE.png`` into
+        ``out_dir``, atomically; return the paths, the JSON first."""
+        paths = [os.path.join(out_dir, f"{self.experiment}.json")]
+        write_atomic(paths[0], json.dumps(self.to_dict()))
+        for f in self.outcome.figures:
+            paths.append(os.path.join(out_dir, f"{self.experiment}_{f.name}.png"))
+            write_atomic(paths[-1], f.png)
+        return paths
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> Result:
+        out = Outcome(d["numbers"], d["raw"], [Figure.from_dict(f) for f in d["figures"]], d["settings"])
+        return cls(d["experiment"], d["size"], d["config"], out, Verdict(**d["verdict"]), d["seconds"], d["cells"])
+
+
+@dataclass(frozen=True, eq=False)
+class Experiment:
+    name: str
+    number: int
+    tutorial: str
+    claim: str
+    korean: str
+    config: type
+    run: Callable[..., Outcome]
+    verdict: Callable[[Mapping], Verdict]
+    module: str
+    doc: str
+
+    @property
+    def title(self) -> str:
+        return self.doc.strip().splitlines()[0] if self.doc.strip() else self.claim
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(*, name: str, number: int, tutorial: str, claim: str, korean: str, config: type,
+             run: Callable[..., Outcome], verdict: Callable[[Mapping], Verdict]) -> Experiment:
+    """Add an experiment to :data:`EXPERIMENTS` (called at the bottom of its module)."""
+    if not dataclasses.is_dataclass(config) or "seeds" not in {f.name for f in dataclasses.fields(config)}:
+        raise TypeError(f"{name}: config must be a dataclass with a 'seeds: int' field")
+    mod = importlib.import_module(run.__module__)
+    exp = Experiment(name, number, tutorial, claim, korean, config, run, verdict, run.__module__, mod.__doc__ or "")
+    if name in EXPERIMENTS and EXPERIMENTS[name].module != exp.module:
+        raise ValueError(f"experiment {name!r} registered twice")
+    EXPERIMENTS[name] = exp
+    return exp
+
+
+def names() -> list[str]:
+    """Registered experiments, ordered by claim number."""
+    return sorted(EXPERIMENTS, key=lambda n: (EXPERIMENTS[n].number, n))
+
+
+def get(name: str) -> Experiment:
+    if name not in EXPERIMENTS:
+        raise unknown("experiment", name, EXPERIMENTS)
+    return EXPERIMENTS[name]
+
+
+def _convert(value: Any, tp: Any, key: str, owner: str) -> Any:
+    """A --set value (string or typed) as the field's type, or a one-line error."""
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        (inner, *_rest) = typing.get_args(tp)
+        items = value.split(",") if isinstance(value, str) else list(value)
+        return tuple(_convert(v.strip() if isinstance(v, str) else v, inner, key, owner) for v in items if v != "")
+    tname = getattr(tp, "__name__", str(tp))
+    msg = f"The {key!r} setting of {owner} must be a{'n' if tname[0] in 'aeiou' else ''} {tname}. Got {value!r} instead."
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        s = str(value).lower()
+        if s in ("1", "true", "yes", "on"):
+            return True
+        if s in ("0", "false", "no", "off"):
+            return False
+        raise InvalidParameterError(msg)
+    if tp is int:
+        try:
+            v = int(value)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(msg) from None
+        if isinstance(value, bool) or (not isinstance(value, str) and v != value):
+            raise InvalidParameterError(msg)
+        return v
+    if tp is float:
+        if isinstance(value, bool):
+            raise InvalidParameterError(msg)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(msg) from None
+    if tp is str:
+        return str(value)
+    raise InvalidParameterError(msg)
+
+
+def make_config(name: str, size: str = "default", seeds: int | None = None, overrides: Mapping[str, Any] | None = None):
+    """The config of experiment ``name`` at ``size``, with ``seeds`` and ``--set`` overrides.
+
+    Everything is validated here, before any work starts: unknown experiment, size or
+    key, and values of the wrong type are one-line :class:`ActlabError` messages.
+    """
+    exp = get(name)
+    check_choice(size, "size", name, SIZES)
+    cls = exp.config
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    values.update(getattr(cls, size.upper(), {}) if size != "default" else {})
+    for key, value in (overrides or {}).items():
+        if key not in fields:
+            raise unknown("setting", key, fields, owner=name)
+        values[key] = _convert(value, hints[key], key, name)
+    if seeds is not None:
+        values["seeds"] = seeds
+    values["seeds"] = check_int(values.get("seeds", cls.__dataclass_fields__["seeds"].default), "seeds", name, low=1)
+    return cls(**values)
+
+
+def parse_sets(items: list[str] | None) -> dict[str, str]:
+    """``["lr=0.1", "depth=3"]`` -> ``{"lr": "0.1", "depth": "3"}`` (the CLI's --set)."""
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ActlabError(f"--set takes key=value, e.g. --set lr=0.1. Got {item!r} instead.")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def run(name: str, size: str = "default", *, seeds: int | None = None, overrides: Mapping[str, Any] | None = None,
+        runner=None, config=None) -> Result:
+    """Run one experiment through ``runner`` (default: in-memory cache, serial) and apply its rule."""
+    exp = get(name)
+    cfg = config if config is not None else make_config(name, size, seeds, overrides)
+    runner = runner if runner is not None else Runner(None, workers=1, progress=False)
+    before = dict(runner.stats)
+    t0 = time.perf_counter()
+    outcome = exp.run(cfg, runner)
+    seconds = time.perf_counter() - t0
+    verdict = exp.verdict(outcome.numbers)
+    cells = {k: runner.stats[k] - before[k] for k in ("computed", "cached")}
+    return Result(name, size, dataclasses.asdict(cfg), outcome, verdict, seconds, cells)

@@ -1,0 +1,68 @@
+"""``actlab experiments``, ``run`` and ``report``: the claims of the tutorials, measured."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import claims
+from ..claims import report
+from ..claims.runner import Runner, default_cache_path
+
+
+def _sizes(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--quick", dest="size", action="store_const", const="quick", help="smallest size (CI)")
+    g.add_argument("--full", dest="size", action="store_const", const="full", help="largest size")
+    p.set_defaults(size="default")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--cache", default=None, help=f"SQLite cache of finished cells (default: {default_cache_path()})")
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("experiments", help="list the experiments (one per claim of the tutorials)")
+    p.set_defaults(func=_list)
+
+    p = sub.add_parser("run", help="run one experiment and print its verdict")
+    p.add_argument("name", help="experiment name (see 'actlab experiments')")
+    _sizes(p)
+    p.add_argument("--seeds", type=int, default=None, help="number of seeds (0 .. N-1)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
+    p.add_argument("--out", default=None, help="write NAME.json and the figures (PNG) into this directory")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("report", help="run every experiment and write the claims report (HTML + Markdown)")
+    _sizes(p)
+    p.add_argument("--out", default="report", help="output directory (default: report/)")
+    p.set_defaults(func=_report)
+
+
+def _list(a: argparse.Namespace) -> int:
+    for n in claims.names():
+        e = claims.get(n)
+        print(f"{e.number:3d}  {n:24s} ({e.tutorial})  {e.claim}")
+    return 0
+
+
+def _runner(a: argparse.Namespace) -> Runner:
+    return Runner(a.cache or default_cache_path(), workers=a.workers)
+
+
+def _run(a: argparse.Namespace) -> int:
+    cfg = claims.make_config(a.name, a.size, a.seeds, claims.parse_sets(a.set))  # validates before any work
+    with _runner(a) as runner:
+        res = claims.run(a.name, a.size, runner=runner, config=cfg)
+    print(f"{a.name}: {res.verdict.verdict}\n  key: {res.verdict.key}\n  {res.verdict.reasoning}")
+    print(f"  ({res.cells['computed']} cells computed, {res.cells['cached']} from the cache, {res.seconds:.1f} s)")
+    if a.out:
+        paths = res.save(a.out)
+        print(f"  wrote {paths[0]} and {len(paths) - 1} figure(s)")
+    return 0
+
+
+def _report(a: argparse.Namespace) -> int:
+    with _runner(a) as runner:
+        res = report.build(a.out, a.size, runner=runner)
+    for r in res["results"]:
+        print(f"{r.experiment:24s} {r.verdict.verdict:24s} {r.verdict.key}")
+    print(f"wrote {res['paths']['html']} and {res['paths']['markdown']} in {res['seconds']:.1f} s")
+    return 0
