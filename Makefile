@@ -24,7 +24,10 @@ venv: $(VENV)/.installed
 report: $(VENV)/.installed
 	$(BIN)/actlab report --out report
 
+# Lint (ruff), the import contracts between the rooms (docs/architecture.md), then the suite.
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 clean:

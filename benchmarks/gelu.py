@@ -97,7 +97,9 @@ def main(argv: list[str] | None = None) -> None:
                 torch.set_num_threads(threads)
                 peer = {
                     f"torch f ({threads} thr)": lambda: torch.ops.aten.gelu.out(tx, out=tb),
-                    f"torch f' ({threads} thr)": lambda: torch.ops.aten.gelu_backward.grad_input(ones, tx, grad_input=tb),
+                    f"torch f' ({threads} thr)": lambda: torch.ops.aten.gelu_backward.grad_input(
+                        ones, tx, grad_input=tb
+                    ),
                 }
                 rows.update(best_ns(peer, args.n, args.repeat, clock))
         print(f"\n{np.dtype(dtype).name}")
@@ -107,7 +109,9 @@ def main(argv: list[str] | None = None) -> None:
                   ("actlab f' / naive f'", rows["actlab f'"] / rows["naive f'"])]
         if torch is not None:
             for threads in (1, 2):
-                ratios.append((f"actlab f / torch f ({threads} thr)", rows["actlab f"] / rows[f"torch f ({threads} thr)"]))
+                ratios.append(
+                    (f"actlab f / torch f ({threads} thr)", rows["actlab f"] / rows[f"torch f ({threads} thr)"])
+                )
                 ratios.append(
                     (f"actlab f' / torch f' ({threads} thr)", rows["actlab f'"] / rows[f"torch f' ({threads} thr)"])
                 )

@@ -21,11 +21,9 @@ import sys
 import time
 import tracemalloc
 
-import numpy as np
-
 from actlab import nn
-from actlab.data import load_mnist
 from actlab._io import write_atomic
+from actlab.data import load_mnist
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import actlab
-from actlab.verify import accuracy, reference
-from actlab.errors import InvalidParameterError, UnknownNameError
 from actlab.catalogue.registry import REGISTRY
+from actlab.errors import InvalidParameterError, UnknownNameError
+from actlab.verify import accuracy, reference
 
 from .conftest import ELEMENTWISE, FLOATS, VECTOR
 
@@ -285,3 +285,63 @@ def test_cache_blocked_evaluation_is_bit_identical(name):
         whole = fn(x)
         pieces = np.concatenate([fn(x[i : i + 4096]) for i in range(0, x.size, 4096)])
         np.testing.assert_array_equal(whole, pieces)
+
+
+# torch.nn.functional's spelling of each function it shares with the catalogue, the entry
+# it must resolve to, and how to call it along the last axis (None: F.<name>(t) itself).
+# Spellings that differ from the registry's names are aliases in the entries' decorators.
+TORCH_FUNCTIONAL = [
+    ("hardswish", "hard_silu", None), ("hardsigmoid", "hard_sigmoid", None), ("hardtanh", "hard_tanh", None),
+    ("logsigmoid", "log_sigmoid", None), ("softshrink", "soft_shrink", None), ("hardshrink", "hard_shrink", None),
+    ("tanhshrink", "tanh_shrink", None), ("relu", "relu", None), ("relu6", "relu6", None), ("elu", "elu", None),
+    ("selu", "selu", None), ("celu", "celu", None), ("gelu", "gelu", None), ("silu", "silu", None),
+    ("mish", "mish", None), ("softplus", "softplus", None), ("softsign", "softsign", None),
+    ("leaky_relu", "leaky_relu", None), ("rrelu", "rrelu", None), ("sigmoid", "sigmoid", None),
+    ("tanh", "tanh", None), ("glu", "glu", None),
+    ("softmax", "softmax", {"dim": -1}), ("softmin", "softmin", {"dim": -1}),
+    ("log_softmax", "log_softmax", {"dim": -1}),
+]
+
+
+@pytest.mark.parametrize("torch_name, entry, kwargs", TORCH_FUNCTIONAL, ids=[t[0] for t in TORCH_FUNCTIONAL])
+def test_torch_functional_names_resolve_to_the_same_function(torch_name, entry, kwargs):
+    torch = pytest.importorskip("torch")
+    found = actlab.lookup(torch_name)
+    assert found is REGISTRY[entry]
+    x = np.array([[-7.0, -3.0, -1.0, -0.6, -0.25, 0.0], [0.3, 0.5, 0.9, 1.5, 3.0, 12.0]])  # both sides of every kink
+    theirs = getattr(torch.nn.functional, torch_name)(torch.from_numpy(x), **(kwargs or {})).numpy()
+    np.testing.assert_allclose(found.bind()(x), theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_other_libraries_names_resolve():
+    from scipy import special
+
+    x = np.array([-800.0, -3.0, 0.0, 2.0, 40.0])
+    for name, fn in {"expit": special.expit, "log_expit": special.log_expit}.items():
+        np.testing.assert_allclose(actlab.get(name)(x), fn(x), rtol=1e-14)
+    # jax.nn's spellings (JAX is not installed here: the definitions are the same as the entries')
+    for alias, target in {"soft_sign": "softsign", "hard_swish": "hard_silu", "swish": "silu"}.items():
+        assert actlab.lookup(alias) is REGISTRY[target]
+
+
+def test_every_docstring_is_handed_to_doctest():
+    """The decorator puts each entry's docstring into its module's __test__ (doctest does not
+    look inside the Activation objects that replace the classes)."""
+    from actlab.catalogue import gated, piecewise, smooth, vector
+
+    collected = {}
+    for module in (gated, piecewise, smooth, vector):
+        for name, doc in module.__test__.items():
+            assert getattr(module, name) is REGISTRY[name] and doc is REGISTRY[name].doc
+            collected[name] = doc
+    assert set(collected) == set(REGISTRY)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_an_empty_input_gives_an_empty_result(name):
+    act = actlab.get(name)
+    for dtype in (np.float16, np.float32, np.float64):
+        for shape in ((0,), (3, 0)):
+            for which in derivs(name):
+                y = getattr(act, which)(np.zeros(shape, dtype))
+                assert y.shape == shape and y.dtype == dtype, (which, y.shape, y.dtype)

@@ -485,7 +485,7 @@ def test_download_all_then_present(mirror, tmp_path):
     target = tmp_path / "dl"
     got = data.download(mirror=mirror.url, directory=target, progress=False)
     assert [f.status for f in got] == ["downloaded"] * 4
-    for role, name in NAMES.items():
+    for name in NAMES.values():
         assert (target / (name + ".gz")).read_bytes() == (BUNDLED / (name + ".gz")).read_bytes()
     assert not list(target.glob("*.part"))
     n = len(mirror.requests)

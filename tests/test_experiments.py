@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from actlab import claims as E
-from actlab.errors import ActlabError
 from actlab.claims.runner import Runner, SerialExecutor
+from actlab.errors import ActlabError
 
 # The quick results are computed once per process: keep these tests on one xdist worker.
 pytestmark = pytest.mark.xdist_group("experiments")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def quick_results() -> dict:
     """All experiments at quick size, computed once per test process (in-memory cache)."""
     runner = Runner(None, executor=SerialExecutor(), progress=False)
@@ -119,7 +119,7 @@ def test_bce_identity_and_verdict():
 def test_linear_collapse_numbers_and_verdict():
     n = copy.deepcopy(quick_results()["linear_collapse"].outcome.numbers)
     assert max(n["collapse_max_rel_err"].values()) < 1e-13
-    for ds, accs in n["train_acc"].items():
+    for accs in n["train_acc"].values():
         for a in accs.values():
             assert 0.0 <= a["mean"] <= 1.0
     rule = E.get("linear_collapse").verdict

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from actlab import cli, nn
-from actlab.nn import diagnostics
 from actlab import claims as E
-from actlab.errors import ActlabError
+from actlab import cli, nn
 from actlab.claims.runner import Runner, SerialExecutor
+from actlab.errors import ActlabError
+from actlab.nn import diagnostics
 
 # The quick results are computed once per process: keep these tests on one xdist worker.
 pytestmark = pytest.mark.xdist_group("experiments")
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.xdist_group("experiments")
 MINE = ("dying_relu", "born_dead", "relu_kink")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def quick(name: str):
     runner = Runner(None, executor=SerialExecutor(), progress=False)
     return E.run(name, "quick", runner=runner)

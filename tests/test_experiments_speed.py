@@ -11,21 +11,22 @@ import pytest
 from scipy import stats
 
 from actlab import claims as E
-from actlab.errors import ActlabError
 from actlab.claims.experiments import relu_compute_cost as RC
 from actlab.claims.experiments import relu_convergence as RV
 from actlab.claims.runner import Runner, SerialExecutor
+from actlab.errors import ActlabError
 
 # The quick results are computed once per process: keep these tests on one xdist worker.
 pytestmark = pytest.mark.xdist_group("experiments")
 
-TINY_RACE = {"arch": "784-16-10", "activations": "relu,tanh,sigmoid", "lrs": "0.3,1.0", "fixed_lr": "0.3", "targets": "0.6,0.35",
-             "train": "600", "eval_examples": "300", "max_steps": "60", "checkpoints": "12", "batch_size": "32"}
+TINY_RACE = {"arch": "784-16-10", "activations": "relu,tanh,sigmoid", "lrs": "0.3,1.0", "fixed_lr": "0.3",
+             "targets": "0.6,0.35", "train": "600", "eval_examples": "300", "max_steps": "60", "checkpoints": "12",
+             "batch_size": "32"}
 TINY_COST = {"activations": "relu,tanh,sigmoid", "n": "20000", "repeat": "1", "archs": "784-16-10,784-8-8-10",
              "steps": "3", "warmup": "1"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tiny(name: str) -> E.Result:
     runner = Runner(None, executor=SerialExecutor(), progress=False)
     sets = TINY_RACE if name == "relu_convergence" else TINY_COST

@@ -12,8 +12,8 @@ import pytest
 from mpmath import mp, mpf
 
 import actlab
-from actlab.verify import accuracy, reference
 from actlab.catalogue import gated
+from actlab.verify import accuracy, reference
 
 
 def dd(value):

@@ -14,9 +14,9 @@ import torch
 
 import actlab
 from actlab import nn
+from actlab.catalogue.registry import REGISTRY
 from actlab.data import load_mnist, playground
 from actlab.errors import ActlabError
-from actlab.catalogue.registry import REGISTRY
 
 ALL = list(REGISTRY)
 ELEMENTWISE = [n for n, a in REGISTRY.items() if not a.vector]
@@ -196,7 +196,8 @@ def test_losses_match_mpmath():
     z[1, 2] = -40.0
     zm = [[mpmath.mpf(float(v)) for v in row] for row in z]
     ce = sum(mpmath.log(sum(mpmath.exp(v) for v in row)) - row[c] for row, c in zip(zm, labels)) / 3
-    bce = sum(mpmath.log(1 + mpmath.exp(v)) - v * float(b) for row, brow in zip(zm, bits) for v, b in zip(row, brow)) / 9
+    bce = sum(mpmath.log(1 + mpmath.exp(v)) - v * float(b)
+              for row, brow in zip(zm, bits) for v, b in zip(row, brow)) / 9
     mse = sum((v - float(t)) ** 2 for row, trow in zip(zm, targets) for v, t in zip(row, trow)) / 9
     assert nn.SoftmaxCrossEntropy().forward(z, labels) == pytest.approx(float(ce), rel=1e-14)
     assert nn.SigmoidBCE().forward(z, bits) == pytest.approx(float(bce), rel=1e-14)
@@ -375,7 +376,7 @@ def test_callback_max_steps_and_schedule(mnist_small):
     seen = []
     model = nn.mlp("784-16-10", seed=0)
     h = nn.fit(model, X, y, epochs=3, max_steps=7, schedule="cosine", progress=False,
-               callback=lambda step, m, l: seen.append(step) or step == 5)
+               callback=lambda step, m, loss: seen.append(step) or step == 5)
     assert seen == [1, 2, 3, 4, 5] and "callback" in h.stopped
     h = nn.fit(model, X, y, epochs=3, max_steps=7, progress=False)
     assert len(h.step_loss) == 7 and h.stopped is None
@@ -515,12 +516,13 @@ def _untimed(rows):
     return [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
 
 
-@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
-def test_interrupted_fit_resumes_bit_for_bit(tmp_path, mnist_small, optimizer):
+@pytest.mark.parametrize("optimizer, schedule", [("momentum", "constant"), ("adam", "constant"),
+                                                 ("momentum", "cosine")])
+def test_interrupted_fit_resumes_bit_for_bit(tmp_path, mnist_small, optimizer, schedule):
     X, y, Xt, yt = mnist_small
     X, y = X[:1000], y[:1000]
     kw = dict(optimizer=optimizer, lr=0.05 if optimizer == "momentum" else 1e-3, epochs=3, batch_size=100,
-              seed=3, val=(Xt[:200], yt[:200]), progress=False)
+              seed=3, val=(Xt[:200], yt[:200]), progress=False, schedule=schedule)
 
     def fresh():  # dropout: its generator state must be checkpointed too
         return nn.mlp("784-16-10", dropout=0.1, seed=1)
@@ -542,6 +544,7 @@ def test_interrupted_fit_resumes_bit_for_bit(tmp_path, mnist_small, optimizer):
     assert np.array_equal(resumed.flat_value, whole.flat_value)
     assert np.array_equal(h.step_loss, h_whole.step_loss) and len(h.step_loss) == 30
     assert _untimed(h.epochs) == _untimed(h_whole.epochs)
+    assert h.config == h_whole.config and h.config["lr"] == kw["lr"]  # the lr asked for, not the last scheduled
     # a finished run re-run with the same arguments trains nothing and loses nothing
     again = fresh()
     h2 = nn.fit(again, X, y, **kw, checkpoint=tmp_path / "cut.npz")
@@ -696,3 +699,36 @@ def test_training_steps_allocate_nothing_that_stays_and_stay_float32(mnist_small
                                    (getattr(s, k) for k in s.__slots__)) if isinstance(a, np.ndarray)]
     floats = [a for a in arrays if a.dtype.kind == "f"]
     assert len(floats) > 10 and all(a.dtype == np.float32 for a in floats), {str(a.dtype) for a in floats}
+
+
+def test_fit_progress_lines_on_a_terminal(mnist_small, tmp_path, monkeypatch):
+    # fit prints (tqdm bar, epoch lines, resume and stop messages) only when stderr is a
+    # terminal: a StringIO that says it is one captures what a user would see
+    import io
+    import re
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    X, y, Xt, yt = mnist_small
+    path = tmp_path / "run.npz"
+
+    def printed(**kw):
+        err = Terminal()
+        monkeypatch.setattr(sys, "stderr", err)
+        nn.fit(nn.mlp("784-16-10", seed=0), X[:640], y[:640], epochs=2, batch_size=64, val=(Xt[:100], yt[:100]),
+               checkpoint=path, **kw)
+        monkeypatch.undo()
+        # drop the bar's redraws ("epoch 1/2: ...") and the timings
+        return [re.sub(r"\([0-9,]+ ex/s\)$", "(ex/s)", line) for line in re.split(r"[\r\n]", err.getvalue())
+                if line.startswith(("epoch ", "resuming ", "Stopped ")) and not re.match(r"epoch \d+/", line)]
+
+    first = printed(callback=lambda step, m, loss: step == 12)  # 10 steps per epoch
+    assert [line.split(":")[0] for line in first] == ["epoch 1", "epoch 2", "Stopped by the callback at step 12."]
+    assert re.fullmatch(r"epoch 1: loss \d+\.\d{4} val_acc \d\.\d{4} \(ex/s\)", first[0]), first[0]
+    resumed = printed()
+    assert resumed[0] == f"resuming after epoch 1 from {path}" and len(resumed) == 2
+    assert re.fullmatch(r"epoch 2: loss \d+\.\d{4} val_acc \d\.\d{4} \(ex/s\)", resumed[1]), resumed[1]
+    assert printed(restart=True) == [first[0], resumed[1]]  # the same lines as a run without a stop

@@ -179,3 +179,13 @@ def test_minus_zero_passes_through(name, n):
     for dtype in FLOATS:
         y = actlab.get(name).f(np.full(n, -0.0, dtype=dtype))
         assert np.all(y == 0) and np.all(np.signbit(y)), (name, dtype, y[:3])
+
+
+def test_leaky_relu_and_prelu_share_their_kernels_not_their_metadata():
+    leaky, prelu = REGISTRY["leaky_relu"], REGISTRY["prelu"]
+    for kernel in ("f_kernel", "df_kernel", "d2f_kernel"):
+        assert getattr(leaky, kernel) is getattr(prelu, kernel)
+    assert leaky.defaults == {"slope": 0.01} and prelu.defaults == {"slope": 0.25}
+    assert leaky.params[0].low == 0.0 and prelu.params[0].low == -math.inf  # PyTorch leaves a learned slope free
+    assert leaky.gain_ is not None and prelu.gain_ is None
+    assert leaky.doc.startswith("Leaky ReLU") and prelu.doc.startswith("Parametric ReLU")

@@ -14,9 +14,8 @@ import torch  # the project's venv has it (pyproject [peers]); these tests compa
 
 import actlab
 from actlab import cli, plots
-from actlab.bench import kernels as bench
-from actlab.verify import accuracy, naive, peers
 from actlab.catalogue.registry import REGISTRY
+from actlab.verify import accuracy, naive, peers
 
 ELEMENTWISE = [n for n, a in REGISTRY.items() if not a.vector]
 WITH_PEER = [n for n in REGISTRY if peers.peer(n) is not None]

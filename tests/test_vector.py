@@ -6,6 +6,8 @@ import pytest
 import torch
 
 import actlab
+from actlab.catalogue.registry import REGISTRY
+from actlab.verify import peers
 
 from .conftest import FLOATS
 
@@ -119,3 +121,66 @@ def test_sparsemax_traps():
     tau = np.where(p > 0, x - p, np.nan)
     np.testing.assert_allclose(np.nanmax(tau, -1), np.nanmin(tau, -1), rtol=1e-13, atol=1e-14)
     assert (np.where(p == 0, x, -np.inf) <= np.nanmin(tau, -1, keepdims=True)).all()
+
+
+VECTOR = [n for n, a in REGISTRY.items() if a.vector]
+EMPTY = [(0,), (3, 0), (0, 4)]
+
+
+def _torch_on_empty(name, x):
+    """torch's f, VJP and Jacobian (along the last axis) at an empty x, or None where torch
+    has no such function."""
+    p = peers.peer(name)
+    if p is None:
+        return None
+    t = torch.from_numpy(x).requires_grad_()
+    y = p.call(t)
+    (g,) = torch.autograd.grad(y, t, torch.zeros_like(y))
+    jac = torch.func.jacrev(p.call)  # torch.autograd.functional.jacobian cannot stack 0 rows
+    for _ in range(x.ndim - 1):
+        jac = torch.func.vmap(jac)
+    return y.detach().numpy(), g.numpy(), jac(torch.from_numpy(x)).numpy()
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("shape", EMPTY, ids=str)
+@pytest.mark.parametrize("name", VECTOR)
+def test_an_empty_input_gives_empty_results(name, shape, dtype):
+    """No rows, or rows of length 0: empty results of the right shape and dtype, as torch gives."""
+    act = actlab.get(name)
+    x = np.zeros(shape, dtype)
+    f_shape = shape if act.definition.out_shape is None else act.definition.out_shape(shape)
+    y = act.f(x)
+    g = act.vjp(x, np.zeros(f_shape, dtype))
+    jac = act.jacobian(x)
+    assert (y.shape, y.dtype) == (f_shape, dtype)
+    assert (g.shape, g.dtype) == (shape, dtype)
+    assert (jac.shape, jac.dtype) == ((*shape[:-1], f_shape[-1], shape[-1]), dtype)
+    out = np.empty(f_shape, dtype)
+    assert act.f(x, out=out) is out
+    theirs = _torch_on_empty(name, x)
+    if theirs is None:
+        assert name in peers.TORCH_LACKS
+    else:
+        for ours, t in zip((y, g, jac), theirs):
+            assert (ours.shape, ours.dtype) == (t.shape, t.dtype)
+
+
+@pytest.mark.parametrize("name", VECTOR)
+def test_an_empty_axis_along_any_axis_and_its_errors(name):
+    act = actlab.get(name)
+    x = np.zeros((0, 6, 2))  # empty along axis 0, even lengths elsewhere
+    f_shape = act.f(x, axis=1).shape
+    assert f_shape == ((0, 3, 2) if name == "glu" else (0, 6, 2))
+    assert act.vjp(x, np.zeros(f_shape), axis=1).shape == x.shape
+    assert act.jacobian(x, axis=1).shape == (0, 2, f_shape[1], 6)
+    assert act.jacobian(np.zeros((3, 0, 2)), axis=1).shape == (3, 2, 0, 0)
+    for call in (act.f, act.jacobian):  # the axis is still checked when there is nothing to compute
+        with pytest.raises(actlab.ActlabError, match="'axis'"):
+            call(np.zeros((3, 0)), axis=2)
+    if name == "glu":  # an odd length stays an error, rows or not
+        for call in (act.f, act.jacobian, lambda x: act.vjp(x, np.zeros((0, 2)))):
+            with pytest.raises(actlab.ActlabError, match="even length"):
+                call(np.zeros((0, 5)))
+    else:
+        assert act.f(np.zeros((0, 5), np.float32)).shape == (0, 5)

@@ -81,10 +81,11 @@ def check_real(
 ) -> float:
     """Return ``value`` as a float if it is a finite real number in the interval.
 
-    >>> check_real(-1, "alpha", "elu", low=0)
+    >>> check_real(-1, "alpha", "elu", low=0)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    actlab.errors.InvalidParameterError: The 'alpha' parameter of elu must be a float in the range [0, inf). Got -1 instead.
+    actlab.errors.InvalidParameterError: The 'alpha' parameter of elu must be a float in the range [0, inf).
+    Got -1 instead.
     """
     interval = _interval(low, high, low_open, high_open)
     msg = f"The {name!r} parameter of {owner} must be a float in the range {interval}. Got {value!r} instead."

@@ -67,7 +67,8 @@ def parse_sweeps(items: Iterable[str]) -> dict[str, list[float]]:
                 raise ValueError
             out[name.strip()] = [float(v) for v in values.split(",")]
         except ValueError:
-            raise ActlabError(f"A parameter sweep is NAME=V1,V2,... e.g. 'alpha=0.1,0.3'. Got {item!r} instead.") from None
+            raise ActlabError("A parameter sweep is NAME=V1,V2,... e.g. 'alpha=0.1,0.3'. "
+                              f"Got {item!r} instead.") from None
     return out
 
 

@@ -57,7 +57,9 @@ def check_run_args(*, arch: str, activation: list[str] | str, output: str, init:
     if n_inputs is not None and sizes[0] != n_inputs:
         raise ActlabError(f"The architecture {arch} takes {sizes[0]} inputs but the data has {n_inputs} "
                           f"(e.g. {'-'.join(map(str, [n_inputs, *sizes[1:]]))}).")
-    if n_classes is not None and sizes[-1] != n_classes and not (output == "sigmoid" and n_classes == 2 and sizes[-1] == 1):
+    if n_classes is not None and sizes[-1] != n_classes and not (
+        output == "sigmoid" and n_classes == 2 and sizes[-1] == 1
+    ):
         raise ActlabError(f"The architecture {arch} has {sizes[-1]} outputs but the data has {n_classes} classes "
                           f"(e.g. {'-'.join(map(str, [*sizes[:-1], n_classes]))}).")
     return sizes

@@ -172,7 +172,8 @@ def kernels(
             act = get(name)
             x = inputs_for(act, n, dtype, np.random.default_rng(seed))
             raw = _measure(act, x, repeat, torch_threads)
-            ns = {impl: {k: (v / x.size * 1e9 if isinstance(v, float) else None) for k, v in times.items() if k != "out"}
+            ns = {impl: {k: (v / x.size * 1e9 if isinstance(v, float) else None)
+                         for k, v in times.items() if k != "out"}
                   for impl, times in raw.items()}
             row = {
                 "name": act.name, "spec": act.spec, "dtype": dtype.name, "vector": act.definition.vector,

@@ -163,14 +163,17 @@ def run(archs: Sequence[str] = ("784-64-10", "784-256-256-10"), batch_sizes: Seq
     sgemm2 = sgemm_rate(sgemm_size, clock=tick)  # again at the end: the load may have changed
     for r in rows:  # share of the better of the two: what the machine can do
         r["sgemm_share"] = r["actlab_gflops"] * 1e9 / max(sgemm, sgemm2)
-    return {"rows": rows, "sgemm_gflops": max(sgemm, sgemm2) / 1e9, "sgemm_gflops_start_end": [sgemm / 1e9, sgemm2 / 1e9],
+    return {"rows": rows, "sgemm_gflops": max(sgemm, sgemm2) / 1e9,
+            "sgemm_gflops_start_end": [sgemm / 1e9, sgemm2 / 1e9],
             "threads": nthreads, "clock": clock,
             "load_average_start_end": [load_start, os.getloadavg()[0] if hasattr(os, "getloadavg") else None],
             "numpy": np.__version__, "torch": torch.__version__,
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
             "command": ("OPENBLAS_NUM_THREADS=" + os.environ["OPENBLAS_NUM_THREADS"] + " "
-                        if "OPENBLAS_NUM_THREADS" in os.environ else "") + f"actlab bench train --arch {' '.join(archs)} --batch-sizes {' '.join(map(str, batch_sizes))} "
-                       f"--steps {steps} --repeat {repeat} --clock {clock}"}
+                        if "OPENBLAS_NUM_THREADS" in os.environ else "")
+                       + f"actlab bench train --arch {' '.join(archs)} "
+                         f"--batch-sizes {' '.join(map(str, batch_sizes))} "
+                         f"--steps {steps} --repeat {repeat} --clock {clock}"}
 
 
 def text(result: dict[str, Any]) -> str:

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from .registry import Activation, Param, activation
+from .registry import Param, activation
 
 inf = math.inf
 
@@ -154,6 +154,19 @@ def _slope_range(slope: float) -> tuple[float, float]:
     return (-inf, inf) if slope > 0 else (0.0, inf)
 
 
+class _LeakyKernels:
+    """The kernels of leaky_relu and prelu, which differ only in their metadata (slope's
+    default and interval, gain): x for x >= 0, slope*x below; f'(0) = slope."""
+
+    def f(x, out, slope):
+        return _leaky(x, out, slope)
+
+    def df(x, out, slope):
+        return _two_slopes(x, out, slope)
+
+    d2f = _zero
+
+
 # ---- entries ----------------------------------------------------------------------------
 
 
@@ -187,8 +200,7 @@ class identity:
     def df(x, out):
         return _const(x, out, 1.0)
 
-    def d2f(x, out):
-        return _const(x, out, 0.0)
+    d2f = _zero
 
 
 @activation(
@@ -217,9 +229,7 @@ class step:
     """
 
     def f(x, out):
-        x = _src(x, out)
-        np.copyto(out, np.greater(x, 0))  # 10-30x faster than np.heaviside
-        return _nan_back(x, out)
+        return _window(x, out, 0.0)  # x > 0 into a bool mask, copied: 10-30x faster than np.heaviside
 
     df = _zero
     d2f = _zero
@@ -302,7 +312,7 @@ class relu6:
     params=(Param("slope", 0.01, 0.0, inf, doc="slope a for x < 0"),),
     family="relu",
 )
-class leaky_relu:
+class leaky_relu(_LeakyKernels):
     r"""Leaky ReLU, :math:`f(x) = x` for x >= 0, :math:`a x` for x < 0 (Maas et al. 2013).
 
     ``slope`` a defaults to 0.01 as in PyTorch (``negative_slope``) and JAX; note that
@@ -323,14 +333,6 @@ class leaky_relu:
     array([-4.,  3.])
     """
 
-    def f(x, out, slope):
-        return _leaky(x, out, slope)
-
-    def df(x, out, slope):
-        return _two_slopes(x, out, slope)
-
-    d2f = _zero
-
 
 @activation(
     "prelu",
@@ -343,7 +345,7 @@ class leaky_relu:
     params=(Param("slope", 0.25, doc="learned slope a for x < 0 (initial value)"),),
     family="relu",
 )
-class prelu:
+class prelu(_LeakyKernels):
     r"""Parametric ReLU (He et al. 2015): leaky ReLU whose slope a is learned.
 
     :math:`f(x) = x` for x >= 0 and :math:`a x` for x < 0. ``slope`` is the initial value,
@@ -360,14 +362,6 @@ class prelu:
     >>> actlab.get("prelu")([-2.0, 0.0, 3.0])
     array([-0.5,  0. ,  3. ])
     """
-
-    def f(x, out, slope):
-        return _leaky(x, out, slope)
-
-    def df(x, out, slope):
-        return _two_slopes(x, out, slope)
-
-    d2f = _zero
 
 
 @activation(
@@ -499,6 +493,7 @@ class thresholded_relu:
         Param("min_val", -1.0, doc="lower clamp a"),
         Param("max_val", 1.0, doc="upper clamp b (>= min_val)"),
     ),
+    aliases=("hardtanh",),
     family="relu",
 )
 class hard_tanh:
@@ -533,6 +528,7 @@ class hard_tanh:
     zero_centred=False,
     range=(0.0, 1.0),
     kinks={-3.0: 0.0, 3.0: 0.0},
+    aliases=("hardsigmoid",),
     family="relu",
 )
 class hard_sigmoid:
@@ -572,7 +568,7 @@ class hard_sigmoid:
     zero_centred=False,
     range=(-0.375, inf),
     kinks={-3.0: 0.0, 3.0: 1.0},
-    aliases=("hard_swish",),
+    aliases=("hard_swish", "hardswish"),
     family="relu",
 )
 class hard_silu:
@@ -628,6 +624,7 @@ class hard_silu:
     range=(-inf, inf),
     kinks=lambda lambd: {-lambd: 0.0, lambd: 0.0},
     params=(Param("lambd", 0.5, 0.0, inf, doc="half-width lambda of the zeroed band"),),
+    aliases=("hardshrink",),
     family="relu",
 )
 class hard_shrink:
@@ -666,6 +663,7 @@ class hard_shrink:
     range=(-inf, inf),
     kinks=lambda lambd: {-lambd: 0.0, lambd: 0.0},
     params=(Param("lambd", 0.5, 0.0, inf, doc="half-width lambda of the zeroed band"),),
+    aliases=("softshrink",),
     family="relu",
 )
 class soft_shrink:
@@ -710,8 +708,10 @@ class sparse_sigmoid:
 
     f'(x) = 1/2 on (-1, 1), 0 outside. PyTorch has no sparse_sigmoid; the kink values
     f'(+-1) = 0 are those of its hardtanh, which builds this function as
-    0.5 * (hardtanh(x) + 1). (JAX's own 0.5 * clip(x + 1, 0, 2) takes a different
-    subgradient at the ends, as torch.clamp does, which gives 1/2 there.) f'' = 0.
+    0.5 * (hardtanh(x) + 1). JAX's own 0.5 * clip(x + 1, 0, 2) takes another subgradient
+    at the ends: jnp.clip is a max and a min, whose derivative at a tie is 1/2 for each
+    argument, so jax.grad gives f'(+-1) = 1/4; built on torch.clamp, which passes the
+    gradient at its ends, it would be 1/2. f'' = 0.
     f(+inf) = 1, f(-inf) = 0; NaN propagates. Computed as (clip(x, -1, 1) + 1) * 0.5:
     one rounding.
 
@@ -764,13 +764,6 @@ class sparse_plus:
         np.square(out, out=out)
         return np.maximum(out, x, out=out)
 
-    def df(x, out):
-        return sparse_sigmoid.f_kernel(x, out)
+    df = sparse_sigmoid.f_kernel  # f' = sparse_sigmoid, so f'' = sparse_sigmoid'
+    d2f = sparse_sigmoid.df_kernel
 
-    def d2f(x, out):
-        return _window(x, out, -1.0, 1.0, 0.5)
-
-
-# doctest does not look inside the Activation objects the decorator leaves in this module,
-# so hand it their docstrings: `pytest --doctest-modules` then runs every entry's example.
-__test__ = {name: obj.doc for name, obj in list(globals().items()) if isinstance(obj, Activation)}

@@ -2,9 +2,15 @@
 
 Each activation is defined once, as a small class body holding its kernels side by side
 (``f``, ``df`` and, where f is twice differentiable almost everywhere, ``d2f``) under the
-:func:`activation` decorator, which carries its metadata. Everything else in actlab (the
-network engine, the command line, plots, the accuracy table, the report, the tests)
-iterates :data:`REGISTRY`; no list of names is written anywhere else.
+:func:`activation` decorator, which carries its metadata. Entries whose kernels are the
+same code derive their class from one kernel class (leaky_relu and prelu): the decorator
+reads the kernels through the class's bases too. Everything else in actlab (the network
+engine, the command line, plots, the accuracy table, the report, the tests) iterates
+:data:`REGISTRY`; no list of names is written anywhere else.
+
+The decorator replaces the class by an :class:`Activation`, whose docstring doctest would
+not find; it also records the docstring in the ``__test__`` dict of the defining module,
+so ``pytest --doctest-modules`` runs every entry's examples.
 
 The numerics contract that every entry keeps, enforced here and by the test suite:
 
@@ -22,7 +28,9 @@ The numerics contract that every entry keeps, enforced here and by the test suit
 Kernels receive a float32 or float64 array ``x`` and an ``out`` array of the same shape
 and dtype, write the result into ``out`` and return it. A vector entry whose output has
 another shape (glu halves its axis) defines ``out_shape(shape, axis, ...)`` in its class
-body; ``f`` then gets an ``out`` of that shape (``vjp`` keeps x's shape).
+body; ``f`` then gets an ``out`` of that shape (``vjp`` keeps x's shape). An empty
+input (no rows, or rows of length 0) gives an empty result of the right shape and dtype
+from ``f``, ``vjp`` and ``jacobian``, as in PyTorch and JAX.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from __future__ import annotations
 import ast
 import functools
 import math
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ActlabError, InvalidParameterError, check_real, unknown
+from ._kernels import flat_blocks
 
 __all__ = ["Param", "Activation", "Bound", "REGISTRY", "activation", "get", "names", "parse_spec"]
 
@@ -141,13 +151,12 @@ _BLOCK_BYTES = 1 << 20
 
 
 def _blocked(kernel: Kernel, a: np.ndarray, buf: np.ndarray, **params: float) -> np.ndarray:
-    flat_a, flat_buf = a.reshape(-1), buf.reshape(-1)
-    step = _BLOCK_BYTES // a.itemsize
-    for i in range(0, flat_a.size, step):
-        res = kernel(flat_a[i : i + step], flat_buf[i : i + step], **params)
-        if res is not flat_buf[i : i + step] and not np.shares_memory(res, flat_buf):
-            flat_buf[i : i + step] = res
-    return buf
+    def run(o: np.ndarray, x: np.ndarray) -> None:
+        res = kernel(x, o, **params)
+        if res is not o and not np.shares_memory(res, o):
+            o[...] = res
+
+    return flat_blocks(run, _BLOCK_BYTES // a.itemsize, a, buf)  # both C-contiguous (see _apply)
 
 
 def _apply(
@@ -229,7 +238,9 @@ class Bound:
     def d2f(self, x: Any, out: np.ndarray | None = None) -> Any:
         """The second derivative f''(x), where f is twice differentiable almost everywhere."""
         if self.definition.d2f_kernel is None:
-            raise ActlabError(f"{self.name} has no second derivative in the catalogue (smoothness {self.definition.smoothness}).")
+            raise ActlabError(
+                f"{self.name} has no second derivative in the catalogue (smoothness {self.definition.smoothness})."
+            )
         return _apply(self.definition.d2f_kernel, x, out, elementwise=True, **self.params)
 
     @property
@@ -252,6 +263,12 @@ class Bound:
         if d.jacobian_kernel is None:
             raise ActlabError(f"{self.name} is elementwise: its Jacobian is diag(df(x)).")
         a, result_dtype = _as_float(x)
+        if a.size == 0:
+            # no rows, or rows of length 0: nothing to compute (the kernels reduce along the
+            # rows). f checks the axis (and glu's even length) and gives the output length m.
+            m = np.shape(self.f(a, axis=axis))[axis]
+            ax = int(axis) % a.ndim
+            return np.zeros((*a.shape[:ax], *a.shape[ax + 1 :], m, a.shape[ax]), result_dtype)
         return d.jacobian_kernel(a, axis=axis, **self.params).astype(result_dtype, copy=False)
 
     @property
@@ -296,14 +313,16 @@ class Bound:
         return "given" if self.definition.gain_ is not None else "derived"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _derived_gain(spec: str) -> float:
     from scipy import integrate, stats
 
     act = get(spec)
     # |z| > 38 carries less than 1e-300 of the Gaussian mass; a finite interval keeps
     # fast-growing f (exponential) from overflowing inside quad.
-    second_moment, _ = integrate.quad(lambda z: float(act.f(np.float64(z))) ** 2 * stats.norm.pdf(z), -38, 38, limit=200)
+    second_moment, _ = integrate.quad(
+        lambda z: float(act.f(np.float64(z))) ** 2 * stats.norm.pdf(z), -38, 38, limit=200
+    )
     return 1.0 / math.sqrt(second_moment)
 
 
@@ -332,12 +351,19 @@ def activation(
     ulp: Mapping[str, float] | None = None,
     domain: tuple[float, float] = (-inf, inf),
 ) -> Callable[[type], Activation]:
-    """Register the class body below as an activation (see the module docstring)."""
+    """Register the class body below as an activation (see the module docstring).
+
+    The kernels are read from the class and its bases (a kernel class shared by entries
+    with the same body); the docstring is the class's own. It is also put into the
+    ``__test__`` dict of the module that defines the class, which doctest collects.
+    """
     if smoothness not in ("discontinuous", "C0", "C1", "C2", "Cinf"):
         raise ValueError(f"bad smoothness {smoothness!r} for {name}")
 
     def register(cls: type) -> Activation:
-        body = vars(cls)
+        body: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__[:-1]):  # bases first, the class body last; not object
+            body.update(vars(klass))
         vector = "vjp" in body
         entry = Activation(
             name=name,
@@ -368,6 +394,11 @@ def activation(
         REGISTRY[name] = entry
         for alias in aliases:
             _ALIASES[alias] = name
+        # doctest does not look inside the Activation left in the module in place of the
+        # class: hand it the docstring (`pytest --doctest-modules` then runs its examples)
+        module = sys.modules.get(cls.__module__)
+        if module is not None:
+            vars(module).setdefault("__test__", {})[name] = entry.doc
         return entry
 
     return register

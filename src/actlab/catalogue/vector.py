@@ -36,6 +36,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import ActlabError
+from ._kernels import fast_two_sum, for_blocks, split, two_sum
 from .registry import activation
 
 inf = math.inf
@@ -61,20 +62,23 @@ def _axis(ndim: int, axis: object, owner: str) -> int:
 def _rowwise(owner: str, out: np.ndarray, axis: object, fn: Callable[..., object], *arrays: np.ndarray,
              block: int = _BLOCK) -> np.ndarray:
     """Call ``fn(o, *blocks)`` on 2-D blocks of rows (the ``axis`` of each array made the last
-    one); ``fn`` writes its result into the block ``o`` of ``out`` (casting float64 to out's dtype)."""
+    one); ``fn`` writes its result into the block ``o`` of ``out`` (casting float64 to out's dtype).
+
+    The loop is :func:`._kernels.for_blocks`, as for the elementwise kernels, but a block
+    here is a whole number of rows along ``axis`` (moved last first), not a flat slice, and
+    the arrays may differ in length along it (glu's x and its half-length v).
+    An empty input (no rows, or rows of length 0) has nothing to compute: ``out`` (empty too,
+    of the shape the caller gave it) is returned as it is, as PyTorch and JAX do.
+    """
     ax = _axis(arrays[0].ndim, axis, owner)
+    if arrays[0].size == 0:
+        return out
     last = ax == arrays[0].ndim - 1
     flat = [(a if last else np.moveaxis(a, ax, -1)).reshape(-1, a.shape[ax]) for a in arrays]
     om = out if last else np.moveaxis(out, ax, -1)
     direct = om.flags.c_contiguous
     o2 = om.reshape(-1, om.shape[-1]) if direct else np.empty((flat[0].shape[0], om.shape[-1]), out.dtype)
-    if o2.size:
-        step = max(1, block // max(1, flat[0].shape[1]))
-        if step >= o2.shape[0]:
-            fn(o2, *flat)
-        else:
-            for i in range(0, o2.shape[0], step):
-                fn(o2[i : i + step], *(f[i : i + step] for f in flat))
+    for_blocks(fn, max(1, block // flat[0].shape[1]), o2, *flat)
     if not direct:
         om[...] = o2.reshape(om.shape)
     return out
@@ -92,13 +96,6 @@ def _into(fn: Callable[..., np.ndarray]) -> Callable[..., None]:
 def _last(x: np.ndarray, axis: object, owner: str) -> np.ndarray:
     """``x`` with ``axis`` moved last, as float64 (the Jacobians are computed in float64 for float32)."""
     return np.moveaxis(x, _axis(x.ndim, axis, owner), -1).astype(np.float64, copy=False)
-
-
-def _two_sum(a, b):
-    """s + t = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
-    s = a + b
-    bp = s - a
-    return s, (a - (s - bp)) + (b - bp)
 
 
 # The Jacobians (and softmax rows outside the direct range) exponentiate float64 rows in x87
@@ -498,7 +495,9 @@ class glu:
     def vjp(x, out, v, axis=-1):
         expected = glu.out_shape(x.shape, axis)  # also the even-length check
         if v.shape != expected:
-            raise ActlabError(f"The cotangent v of glu must have the shape of glu(x), {expected}. Got {v.shape} instead.")
+            raise ActlabError(
+                f"The cotangent v of glu must have the shape of glu(x), {expected}. Got {v.shape} instead."
+            )
 
         def rows(x, v):
             a, b = _glu_halves(x)
@@ -524,28 +523,21 @@ class glu:
 # ---- sparsemax ----------------------------------------------------------------------------
 
 
-def _fast_two_sum(a, b):
-    """s + t = a + b exactly, for |a| >= |b| (or a = 0)."""
-    s = a + b
-    return s, b - (s - a)
-
-
 def _dd_times_int(h, lo, k):
     """(h + lo)·k as a normalised double-double, k an integer below 2^26: each 26-bit half of
     h times k is exact (Dekker's split)."""
-    c = 134217729.0 * h  # 2^27 + 1; |h| <= 2 here, so no overflow
-    hh = c - (c - h)
-    s, t = _fast_two_sum(k * hh, k * (h - hh))
+    hh, hl = split(h)  # |h| <= 2 here, so no overflow
+    s, t = fast_two_sum(k * hh, k * hl)
     return s, t + k * lo
 
 
 def _dd_sub(ah, al, bh, bl):
     """(ah + al) - (bh + bl) as a double-double, relative error <= 3·2^-106 even when it
     cancels (Joldes, Muller & Popescu 2017, AccurateDWPlusDW)."""
-    s, t = _two_sum(ah, -bh)
-    u, v = _two_sum(al, -bl)
-    s, t = _fast_two_sum(s, t + u)
-    return _fast_two_sum(s, t + v)
+    s, t = two_sum(ah, -bh)
+    u, v = two_sum(al, -bl)
+    s, t = fast_two_sum(s, t + u)
+    return fast_two_sum(s, t + v)
 
 
 def _sparsemax_rows(x: np.ndarray, out: np.ndarray | None = None, need_mask: bool = True
@@ -597,8 +589,8 @@ def _sparsemax_rows(x: np.ndarray, out: np.ndarray | None = None, need_mask: boo
     ah, al = np.full(rows, -1.0), np.zeros(rows)
     k, akh, akl = np.zeros(rows), np.zeros(rows), np.zeros(rows)
     for j in range(c):
-        ah, e = _two_sum(ah, sh[:, j])
-        ah, al = _fast_two_sum(ah, al + e + sl[:, j])
+        ah, e = two_sum(ah, sh[:, j])
+        ah, al = fast_two_sum(ah, al + e + sl[:, j])
         nh, _ = _dd_sub(*_dd_times_int(sh[:, j], sl[:, j], j + 1), ah, al)
         inside = nh > 0
         if not inside.any():
@@ -702,6 +694,3 @@ class sparsemax:
         jac[..., idx, idx] = np.where(mask, (k[..., 0] - 1.0) / k[..., 0], 0.0)
         return jac
 
-
-# The entries' docstrings live on Activation objects, which doctest does not collect by itself.
-__test__ = {entry.name: entry.doc for entry in (softmax, log_softmax, softmin, glu, sparsemax)}

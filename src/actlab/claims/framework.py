@@ -194,7 +194,8 @@ def _convert(value: Any, tp: Any, key: str, owner: str) -> Any:
         items = value.split(",") if isinstance(value, str) else list(value)
         return tuple(_convert(v.strip() if isinstance(v, str) else v, inner, key, owner) for v in items if v != "")
     tname = getattr(tp, "__name__", str(tp))
-    msg = f"The {key!r} setting of {owner} must be a{'n' if tname[0] in 'aeiou' else ''} {tname}. Got {value!r} instead."
+    msg = (f"The {key!r} setting of {owner} must be a{'n' if tname[0] in 'aeiou' else ''} {tname}. "
+           f"Got {value!r} instead.")
     if tp is bool:
         if isinstance(value, bool):
             return value

@@ -8,12 +8,16 @@ The Markdown version writes its figures as PNG files next to it. Layout: a summa
 the Korean original quoted, what was run, figures, numbers, verdict and its reasoning),
 the activation catalogue (f and f' of every registry entry, property table, accuracy
 table) and the environment (versions, CPU, time taken).
+
+Both are Jinja2 templates (``claims/templates/``: ``report.html.j2`` with the CSS,
+``report.md.j2``) fed plain dicts and strings prepared here. The HTML one is autoescaped,
+so a ``<``, ``&`` or quote in a claim, a setting, a caption or a number is shown as text
+and can never break the page.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import math
@@ -25,6 +29,8 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from .. import plots
 from .._io import write_atomic
@@ -38,22 +44,23 @@ __all__ = ["build", "render_html", "render_markdown", "environment"]
 
 VERDICT_CLASS = {E.CONFIRMED: "ok", E.CAVEATS: "warn", E.REFUTED: "bad"}
 
-CSS = """
-:root{--fg:#1b1b1b;--bg:#fff;--mut:#666;--ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;--line:#ddd}
-*{box-sizing:border-box}body{font:16px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:var(--fg);
-background:var(--bg);margin:0 auto;max-width:62rem;padding:1rem}
-h1{font-size:1.6rem}h2{font-size:1.3rem;border-top:1px solid var(--line);padding-top:1rem;margin-top:2rem}
-h3{font-size:1.05rem}img{max-width:100%;height:auto;display:block;margin:.5rem 0}
-figure{margin:1rem 0}figcaption{color:var(--mut);font-size:.9rem}
-.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}table{border-collapse:collapse;font-size:.9rem}
-td,th{border:1px solid var(--line);padding:.3rem .5rem;vertical-align:top;text-align:left}
-th{background:#f6f8fa}.ok{color:var(--ok);font-weight:600}.warn{color:var(--warn);font-weight:600}
-.bad{color:var(--bad);font-weight:600}blockquote{margin:.5rem 0;padding:.3rem .8rem;border-left:4px solid var(--line);
-color:#333;background:#fafafa}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}
-pre{white-space:pre-wrap;word-break:break-word;background:#f6f8fa;padding:.5rem}
-.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(18rem,1fr));gap:.5rem}
-@media (max-width:40rem){body{font-size:15px;padding:.6rem}td,th{padding:.2rem .3rem}}
-"""
+
+def _md_cell(s: object) -> str:
+    """A Markdown table cell: a '|' would end the cell and a newline the row."""
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+# Everything printed into the HTML page is escaped; the Markdown report is not (its table
+# cells go through md_cell), and escaping stays on for any other kind of template.
+_TEMPLATES = Environment(
+    loader=PackageLoader("actlab.claims", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html.j2",), disabled_extensions=("md.j2",), default=True),
+    undefined=StrictUndefined,  # a misspelt name in a template fails, rather than printing nothing
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_TEMPLATES.filters["md_cell"] = _md_cell
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -170,6 +177,14 @@ def catalogue(with_accuracy: bool = True, accuracy_cache: str | os.PathLike | No
 
 # ----------------------------------------------------------------------------- building
 
+def _accuracy_resume_path(runner: Runner) -> Path | None:
+    """Where the accuracy table saves each measured function, so an interrupted report resumes:
+    next to the runner's cell cache (``.actlab-cache/accuracy.json`` by default), not in the
+    report's folder, which holds the report only. None (no resuming) for an in-memory runner."""
+    path = runner.cache.path
+    return None if path is None else path.parent / "accuracy.json"
+
+
 def build(
     out: str | os.PathLike = "report",
     size: str = "default",
@@ -180,8 +195,10 @@ def build(
     with_catalogue_figures: bool = True,
     results: list[E.Result] | None = None,
 ) -> dict:
-    """Run the experiments (all, or ``names``) at ``size`` and write ``out/report.html`` and
-    ``out/report.md`` (+ ``out/figures/``, ``out/results.json``). Returns the paths and results.
+    """Run the experiments (all, or ``names``) at ``size`` and write ``out/report.html``,
+    ``out/report.md``, ``out/results.json`` and, if there is a figure, ``out/figures/``;
+    nothing else: the accuracy table resumes from a file next to the runner's cache. Returns
+    the paths and results.
 
     ``results`` renders results computed elsewhere instead of running the experiments."""
     chosen = list(names) if names is not None else E.names()
@@ -202,7 +219,7 @@ def build(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     try:
-        cat = catalogue(with_accuracy, accuracy_cache=out / "accuracy-partial.json",
+        cat = catalogue(with_accuracy, accuracy_cache=_accuracy_resume_path(runner),
                         runner=runner if with_catalogue_figures else None)
     finally:
         if own:
@@ -219,126 +236,68 @@ def build(
     return {"paths": paths, "results": results, "seconds": seconds}
 
 
-def _anchor(name: str) -> str:
-    return f"claim-{name}"
+# ----------------------------------------------------------------------------- rendering
+
+def _figure(f: E.Figure) -> dict:
+    """A figure for the templates; the page embeds ``png`` (base64), the Markdown links the file."""
+    return {"name": f.name, "caption": f.caption, "png": base64.b64encode(f.png).decode()}
+
+
+def _table(rows: list[dict]) -> dict:
+    """A table for the templates' ``table`` macro: the first row's keys, then every row's values.
+
+    >>> macros = _TEMPLATES.get_template("macros.html.j2").module
+    >>> print(macros.table(_table([{"item": "<b>", "value": "x & 'y'"}])))
+    <div class='scroll'><table>
+    <tr><th>item</th><th>value</th></tr>
+    <tr><td>&lt;b&gt;</td><td>x &amp; &#39;y&#39;</td></tr>
+    </table></div>
+    """
+    return {"head": list(rows[0]) if rows else [], "rows": [list(r.values()) for r in rows]}
+
+
+def _claim(r: E.Result) -> dict:
+    """One claim section, every value ready to print: the templates only loop and test."""
+    exp = E.get(r.experiment)
+    doc = exp.doc.strip()
+    body = doc.split("\n", 1)[1].strip() if "\n" in doc else ""  # the docstring without its title line
+    return {
+        "name": exp.name, "number": exp.number, "title": exp.title, "tutorial": exp.tutorial,
+        "claim": exp.claim, "korean": exp.korean, "body": body, "paragraphs": body.split("\n\n") if body else [],
+        "settings": r.outcome.settings,
+        "command": f"actlab run {exp.name}{'' if r.size == 'default' else ' --' + r.size}",
+        "computed": r.cells.get("computed", 0), "cached": r.cells.get("cached", 0), "seconds": f"{r.seconds:.1f}",
+        "figures": [_figure(f) for f in r.outcome.figures],
+        "numbers": _table([{"quantity": k, "value": v} for k, v in flatten(r.outcome.numbers)]),
+        "verdict": r.verdict.verdict, "verdict_class": VERDICT_CLASS[r.verdict.verdict],
+        "key": r.verdict.key, "reasoning": r.verdict.reasoning,
+    }
+
+
+def _context(results: list[E.Result], cat: dict, env: dict, command: str) -> dict:
+    """What both templates print: plain dicts, lists and strings."""
+    return {
+        "command": command,
+        "claims": [_claim(r) for r in results],
+        "properties": _table(cat["properties"]),
+        "catalogue_figures": [_figure(f) for f in cat["figures"]],
+        "accuracy_markdown": cat["accuracy_markdown"],
+        "environment": _table([{"item": k, "value": v} for k, v in env.items()]),
+    }
 
 
 def render_html(results: list[E.Result], cat: dict, env: dict, command: str) -> str:
-    esc = html.escape
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        "<title>actlab: the tutorials' claims, measured</title>",
-        f"<style>{CSS}</style></head><body>",
-        "<h1>actlab: the tutorials' claims, measured</h1>",
-        f"<p>Every claim below was turned into an experiment; its verdict is computed from the measured numbers by "
-        f"a rule written next to the experiment. Produced by <code>{esc(command)}</code>.</p>",
-        "<div class='scroll'><table><tr><th>#</th><th>claim</th><th>tutorial</th><th>verdict</th><th>key number</th>"
-        "</tr>",
-    ]
-    for r in results:
-        exp = E.get(r.experiment)
-        parts.append(
-            f"<tr><td>{exp.number}</td><td><a href='#{_anchor(exp.name)}'>{esc(exp.claim)}</a></td>"
-            f"<td>{esc(exp.tutorial)}</td><td class='{VERDICT_CLASS[r.verdict.verdict]}'>{esc(r.verdict.verdict)}"
-            f"</td><td>{esc(r.verdict.key)}</td></tr>")
-    parts.append("</table></div>")
-    for r in results:
-        exp = E.get(r.experiment)
-        parts.append(f"<h2 id='{_anchor(exp.name)}'>{exp.number}. {esc(exp.title)}</h2>")
-        parts.append(f"<p><b>Claim</b> (tutorial {esc(exp.tutorial)}): {esc(exp.claim)}</p>")
-        parts.append(f"<blockquote lang='ko'>{esc(exp.korean)}</blockquote>")
-        body = exp.doc.strip().split("\n", 1)[1].strip() if "\n" in exp.doc.strip() else ""
-        if body:
-            parts.append("".join(f"<p>{esc(p)}</p>" for p in body.split("\n\n")))
-        parts.append(f"<h3>What was run</h3><p>{esc(r.outcome.settings)}</p>")
-        parts.append(f"<p><code>actlab run {esc(exp.name)}{'' if r.size == 'default' else ' --' + r.size}</code>; "
-                     f"{r.cells.get('computed', 0)} cells computed, {r.cells.get('cached', 0)} from the cache, "
-                     f"{r.seconds:.1f} s.</p>")
-        for f in r.outcome.figures:
-            b64 = base64.b64encode(f.png).decode()
-            parts.append(f"<figure><img alt='{esc(f.caption)}' src='data:image/png;base64,{b64}'>"
-                         f"<figcaption>{esc(f.caption)}</figcaption></figure>")
-        parts.append("<h3>Numbers</h3><div class='scroll'><table><tr><th>quantity</th><th>value</th></tr>")
-        parts += [f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in flatten(r.outcome.numbers)]
-        parts.append("</table></div>")
-        parts.append(f"<h3>Verdict: <span class='{VERDICT_CLASS[r.verdict.verdict]}'>{esc(r.verdict.verdict)}</span>"
-                     f"</h3><p>{esc(r.verdict.reasoning)}</p>")
-    parts.append("<h2 id='catalogue'>The activation catalogue</h2>")
-    parts.append(_table_html(cat["properties"]))
-    if cat["figures"]:
-        parts.append("<div class='gallery'>")
-        for f in cat["figures"]:
-            b64 = base64.b64encode(f.png).decode()
-            parts.append(f"<figure><img alt='{esc(f.caption)}' src='data:image/png;base64,{b64}'>"
-                         f"<figcaption>{esc(f.caption)}</figcaption></figure>")
-        parts.append("</div>")
-    parts.append("<h3>Accuracy against mpmath</h3>")
-    if cat["accuracy_markdown"]:
-        parts.append(f"<pre>{esc(cat['accuracy_markdown'])}</pre>")
-    else:
-        parts.append("<p>Not measured in this run (<code>actlab report</code> without --quick measures it; "
-                     "<code>actlab accuracy</code> alone).</p>")
-    parts.append("<h2 id='environment'>Environment</h2>")
-    parts.append(_table_html([{"item": k, "value": v} for k, v in env.items()]))
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
-def _table_html(rows: list[dict]) -> str:
-    if not rows:
-        return ""
-    esc = html.escape
-    head = "".join(f"<th>{esc(str(k))}</th>" for k in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
-    return f"<div class='scroll'><table><tr>{head}</tr>{body}</table></div>"
-
-
-def _md_cell(s: object) -> str:
-    return str(s).replace("|", "\\|").replace("\n", " ")
-
-
-def _table_md(rows: list[dict]) -> str:
-    if not rows:
-        return ""
-    keys = list(rows[0])
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(_md_cell(r[k]) for k in keys) + " |" for r in rows]
-    return "\n".join(lines)
+    """The report as one self-contained HTML page (figures embedded, CSS inline)."""
+    return _TEMPLATES.get_template("report.html.j2").render(_context(results, cat, env, command))
 
 
 def render_markdown(results: list[E.Result], cat: dict, env: dict, command: str, fig_dir: Path) -> str:
-    """The report in Markdown; figures are written to ``fig_dir`` and linked relatively."""
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    rel = fig_dir.name
-
-    def fig_md(f: E.Figure) -> str:
+    """The report in Markdown; figures are written to ``fig_dir`` (created only if there
+    is a figure) and linked relatively."""
+    figures = [f for r in results for f in r.outcome.figures] + list(cat["figures"])
+    if figures:
+        fig_dir.mkdir(parents=True, exist_ok=True)
+    for f in figures:
         write_atomic(fig_dir / f"{f.name}.png", f.png)
-        return f"![{_md_cell(f.caption)}]({rel}/{f.name}.png)\n\n*{f.caption}*\n"
-
-    out = ["# actlab: the tutorials' claims, measured", "",
-           "Every claim below was turned into an experiment; its verdict is computed from the measured numbers "
-           f"by a rule written next to the experiment. Produced by `{command}`.", "",
-           _table_md([{"#": E.get(r.experiment).number, "claim": E.get(r.experiment).claim,
-                       "tutorial": E.get(r.experiment).tutorial, "verdict": r.verdict.verdict,
-                       "key number": r.verdict.key} for r in results]), ""]
-    for r in results:
-        exp = E.get(r.experiment)
-        out += [f"## {exp.number}. {exp.title}", "", f"**Claim** (tutorial {exp.tutorial}): {exp.claim}", "",
-                f"> {exp.korean}", ""]
-        body = exp.doc.strip().split("\n", 1)[1].strip() if "\n" in exp.doc.strip() else ""
-        if body:
-            out += [body, ""]
-        out += ["### What was run", "", r.outcome.settings, "",
-                f"`actlab run {exp.name}{'' if r.size == 'default' else ' --' + r.size}`; "
-                f"{r.cells.get('computed', 0)} cells computed, {r.cells.get('cached', 0)} from the cache, "
-                f"{r.seconds:.1f} s.", ""]
-        out += [fig_md(f) for f in r.outcome.figures]
-        out += ["### Numbers", "", _table_md([{"quantity": k, "value": v} for k, v in flatten(r.outcome.numbers)]),
-                "", f"### Verdict: {r.verdict.verdict}", "", r.verdict.reasoning, ""]
-    out += ["## The activation catalogue", "", _table_md(cat["properties"]), ""]
-    out += [fig_md(f) for f in cat["figures"]]
-    out += ["### Accuracy against mpmath", ""]
-    out += [cat["accuracy_markdown"] or "Not measured in this run (`actlab report` without --quick measures it).", ""]
-    out += ["## Environment", "", _table_md([{"item": k, "value": v} for k, v in env.items()]), ""]
-    return "\n".join(out)
+    context = _context(results, cat, env, command) | {"fig_dir": fig_dir.name}
+    return _TEMPLATES.get_template("report.md.j2").render(context)

@@ -59,7 +59,7 @@ def default_cache_path() -> Path:
     return Path(os.environ.get("ACTLAB_CACHE", Path(".actlab-cache") / "cells.sqlite"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _source_hash(module_file: str) -> str:
     pkg = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()

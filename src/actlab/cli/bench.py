@@ -16,7 +16,8 @@ def add(sub: argparse._SubParsersAction) -> None:
     b = bench.add_parser("kernels", help="ns/element of f and f' vs naive NumPy, torch, copy")
     b.add_argument("--n", type=positive_int, default=k["n"], help=f"elements per array (default {k['n']:.0e})")
     b.add_argument("--names", nargs="+", metavar="NAME", help="registry entries (default: all elementwise)")
-    b.add_argument("--repeat", type=positive_int, default=k["repeat"], help="timings per measurement; the median is kept")
+    b.add_argument("--repeat", type=positive_int, default=k["repeat"],
+                   help="timings per measurement; the median is kept")
     b.add_argument("--dtypes", nargs="+", default=list(k["dtypes"]), choices=["float32", "float64"])
     b.add_argument("--out", default="results/bench", metavar="DIR", help="writes kernels.md and kernels.json")
     b.set_defaults(func=_kernels)
@@ -26,7 +27,8 @@ def add(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--arch", nargs="+", default=list(t["archs"]))
     b.add_argument("--batch-sizes", nargs="+", type=positive_int, default=list(t["batch_sizes"]))
     b.add_argument("--steps", type=positive_int, default=t["steps"], help="timed steps per configuration")
-    b.add_argument("--repeat", type=positive_int, default=t["repeat"], help="timings per configuration; the best is kept")
+    b.add_argument("--repeat", type=positive_int, default=t["repeat"],
+                   help="timings per configuration; the best is kept")
     b.add_argument("--clock", default=t["clock"], choices=list(training.CLOCKS),
                    help="wall time, or CPU time of the process (fairer on a machine shared with other jobs)")
     b.add_argument("--out", default="results/bench", metavar="DIR", help="writes train.md and train.json")

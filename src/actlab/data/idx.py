@@ -256,10 +256,11 @@ def load_idx(path: str | os.PathLike, *, magic: int | None = None) -> np.ndarray
     >>> _ = p.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]))
     >>> load_idx(p)
     array([7, 8, 9], dtype=uint8)
-    >>> load_idx(p, magic=2051)
+    >>> load_idx(p, magic=2051)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    actlab.errors.ActlabError: IDX file .../tiny-idx1-ubyte: wrong magic number 2049 (0x00000801: uint8, 1-D); expected 2051 (0x00000803: uint8, 3-D)
+    actlab.errors.ActlabError: IDX file .../tiny-idx1-ubyte: wrong magic number 2049 (0x00000801: uint8, 1-D);
+    expected 2051 (0x00000803: uint8, 3-D)
     """
     return read_idx(path, magic=magic).array
 

@@ -34,7 +34,6 @@ True
 """
 
 from . import diagnostics
-from .training import History, confusion_matrix, evaluate, fit
 from .gradient_check import gradcheck, gradcheck_layer
 from .hooks import Recorder, record, summarize
 from .init import GAINED, INITS, as_rng, initialize, parse_init
@@ -43,6 +42,7 @@ from .losses import MSE, Loss, SigmoidBCE, SoftmaxCrossEntropy, loss_for
 from .model import IDENTITY_NAMES, Sequential, from_architecture, from_weights, mlp, parse_arch
 from .optim import OPTIMIZERS, SGD, Adam, Optimizer, make_optimizer, schedule
 from .persist import CheckpointMismatch, load, save
+from .training import History, confusion_matrix, evaluate, fit
 
 __all__ = [
     "Parameter", "Layer", "Dense", "Activation", "PReLU", "BatchNorm", "Dropout", "LAYER_TYPES",

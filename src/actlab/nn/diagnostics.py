@@ -180,7 +180,7 @@ def dead_units(model, X: Any, *, dead_eps: float = DEAD_EPS, sat_eps: float = SA
     _check(dead_eps, sat_eps, sat_most)
     batch_size = check_int(batch_size, "batch_size", "dead_units", low=1)
     X = model._as_input(X)
-    accs = [_Acc(l, k, dead_eps, sat_eps) for k, l in enumerate(_hidden_layers(model))]
+    accs = [_Acc(layer, k, dead_eps, sat_eps) for k, layer in enumerate(_hidden_layers(model))]
     if not accs:
         raise ActlabError(f"The model {model.arch} has no hidden nonlinearity to diagnose.")
     with np.errstate(all="ignore"):
@@ -204,7 +204,7 @@ def from_recorder(rec, *, dead_eps: float = DEAD_EPS, sat_eps: float = SAT_EPS, 
                           "(full pre-activation arrays).")
     if not rec.records:
         raise ActlabError("The Recorder holds no records yet: run a forward pass with it attached.")
-    accs = [_Acc(l, k, dead_eps, sat_eps) for k, l in enumerate(_hidden_layers(rec.model))]
+    accs = [_Acc(layer, k, dead_eps, sat_eps) for k, layer in enumerate(_hidden_layers(rec.model))]
     idx = range(len(rec.records)) if steps is None else list(steps)
     for s in idx:
         for acc, r in zip(accs, rec.records[s]):

@@ -31,7 +31,7 @@ def gradcheck(model: Sequential, X: Any, y: Any, loss: Loss | None = None, eps: 
     m = model.astype(np.float64)
     loss = loss if loss is not None else loss_for(m.output)
     X = np.asarray(X, np.float64)
-    rngs = [(l.rng, l.rng.bit_generator.state) for l in m.layers if isinstance(l, Dropout)]
+    rngs = [(layer.rng, layer.rng.bit_generator.state) for layer in m.layers if isinstance(layer, Dropout)]
 
     def value() -> float:
         for r, s in rngs:

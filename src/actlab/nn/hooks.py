@@ -66,8 +66,8 @@ class Recorder:
 
     def _hidden(self, model: Sequential) -> dict[int, int]:
         out, k = {}, 0
-        for i, l in enumerate(model.layers):
-            if isinstance(l, (Activation, PReLU)):
+        for i, layer in enumerate(model.layers):
+            if isinstance(layer, (Activation, PReLU)):
                 out[i] = k
                 k += 1
         return out
@@ -104,8 +104,8 @@ class Recorder:
             return grad
         hidden = self._hidden(model)
         dense_k = {}
-        for i, l in enumerate(model.layers):
-            if isinstance(l, Dense):
+        for i, layer in enumerate(model.layers):
+            if isinstance(layer, Dense):
                 later = [k for j, k in hidden.items() if j > i]
                 if later:
                     dense_k[i] = min(later)

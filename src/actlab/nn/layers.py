@@ -23,6 +23,7 @@ from ..catalogue import registry
 from ..errors import ActlabError, check_int, check_real
 from .init import Seed, as_rng, check_dtype, initialize
 
+
 class Parameter:
     """A learnable array with its gradient (same shape and dtype) and a name."""
 

@@ -91,7 +91,8 @@ def _check_labels(y: np.ndarray, k: int) -> None:
     else:
         ok = int(np.minimum.reduce(y)) >= 0 and int(np.maximum.reduce(y)) < k
     if not ok:
-        raise ActlabError(f"Labels must be in [0, {k - 1}] for {k} logits. Got labels in [{y.min()}, {y.max()}] instead.")
+        raise ActlabError(f"Labels must be in [0, {k - 1}] for {k} logits. "
+                          f"Got labels in [{y.min()}, {y.max()}] instead.")
 
 
 class _SoftmaxBuffers:

@@ -49,7 +49,7 @@ class Sequential:
         self.output = "identity" if output is None or output in IDENTITY_NAMES else registry.get(output).spec
         self._out = _output_bound(self.output)
         self.recorder = None
-        dts = {getattr(l, "dtype", None) for l in self.layers} - {None}
+        dts = {getattr(layer, "dtype", None) for layer in self.layers} - {None}
         if len(dts) > 1:
             raise ActlabError(f"All layers of a model must share one dtype. Got {sorted(map(str, dts))} instead.")
         self.dtype = np.dtype(dts.pop()) if dts else np.dtype(np.float32)
@@ -85,12 +85,12 @@ class Sequential:
 
     @property
     def dense_layers(self) -> list[Dense]:
-        return [l for l in self.layers if isinstance(l, Dense)]
+        return [layer for layer in self.layers if isinstance(layer, Dense)]
 
     @property
     def activation_layers(self) -> list[Layer]:
         """The hidden nonlinearities (Activation and PReLU layers), in order."""
-        return [l for l in self.layers if isinstance(l, (Activation, PReLU))]
+        return [layer for layer in self.layers if isinstance(layer, (Activation, PReLU))]
 
     @property
     def n_in(self) -> int:
@@ -103,7 +103,7 @@ class Sequential:
     @property
     def arch(self) -> str:
         d = self.dense_layers
-        return "-".join(str(n) for n in [d[0].n_in, *(l.n_out for l in d)])
+        return "-".join(str(n) for n in [d[0].n_in, *(layer.n_out for layer in d)])
 
     def n_params(self) -> int:
         return int(self.flat_value.size)
@@ -167,10 +167,10 @@ class Sequential:
 
     def architecture(self) -> dict[str, Any]:
         return {"format": "actlab.nn/1", "output": self.output, "dtype": str(self.dtype),
-                "layers": [l.config() for l in self.layers]}
+                "layers": [layer.config() for layer in self.layers]}
 
     def state(self) -> dict[str, np.ndarray]:
-        return {f"layer{i}.{k}": v for i, l in enumerate(self.layers) for k, v in l.state().items()}
+        return {f"layer{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.state().items()}
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
         for i, layer in enumerate(self.layers):
@@ -326,17 +326,20 @@ def from_weights(
     pairs = [(np.asarray(W), None if b is None else np.asarray(b)) for W, b in weights]
     if not pairs:
         raise ActlabError("from_weights needs at least one (W, b) pair.")
-    dt = check_dtype(dtype if dtype is not None else (pairs[0][0].dtype if pairs[0][0].dtype.kind == "f" else np.float64))
+    dt = check_dtype(dtype if dtype is not None
+                     else (pairs[0][0].dtype if pairs[0][0].dtype.kind == "f" else np.float64))
     acts = [activations] * (len(pairs) - 1) if isinstance(activations, str) else list(activations)
     if len(acts) != len(pairs) - 1:
-        raise ActlabError(f"{len(pairs)} weight pairs need {len(pairs) - 1} hidden activations. Got {len(acts)} instead.")
+        raise ActlabError(f"{len(pairs)} weight pairs need {len(pairs) - 1} hidden activations. "
+                          f"Got {len(acts)} instead.")
     layers: list[Layer] = []
     for i, (W, b) in enumerate(pairs):
         if W.ndim != 2 or (b is not None and b.shape != (W.shape[1],)):
             raise ActlabError(f"Weight pair {i + 1}: W must be 2-D (n_in, n_out) and b of shape (n_out,). "
                               f"Got W {W.shape}, b {None if b is None else b.shape} instead.")
         if i and W.shape[0] != pairs[i - 1][0].shape[1]:
-            raise ActlabError(f"Weight pair {i + 1} takes {W.shape[0]} inputs but pair {i} gives {pairs[i - 1][0].shape[1]}.")
+            raise ActlabError(f"Weight pair {i + 1} takes {W.shape[0]} inputs but pair {i} gives "
+                              f"{pairs[i - 1][0].shape[1]}.")
         d = Dense(W.shape[0], W.shape[1], init="zeros", dtype=dt, bias=b is not None)
         d.weight.value[...] = W
         if b is not None:

@@ -20,8 +20,8 @@ new one, never a torn file:
 from __future__ import annotations
 
 import hashlib
-import json
 import io
+import json
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +93,7 @@ def digest(*arrays: Any) -> str:
 
 
 def _dropout_rngs(model: Sequential) -> dict[str, Any]:
-    return {str(i): l.rng.bit_generator.state for i, l in enumerate(model.layers) if hasattr(l, "rng")}
+    return {str(i): layer.rng.bit_generator.state for i, layer in enumerate(model.layers) if hasattr(layer, "rng")}
 
 
 def model_digest(model: Sequential) -> str:
@@ -136,7 +136,8 @@ def differences(saved: dict[str, Any], key: dict[str, Any]) -> list[str]:
         if a == b:
             continue
         if k in ("initial_weights", "data", "val", "architecture") or isinstance(a, (dict, list)) or len(repr(a)) > 40:
-            what = {"initial_weights": "initial weights (init or seed)", "data": "training data", "val": "held-out data"}
+            what = {"initial_weights": "initial weights (init or seed)", "data": "training data",
+                    "val": "held-out data"}
             out.append(f"{what.get(k, k)} differ")
         else:
             out.append(f"{k} {a!r} -> {b!r}")

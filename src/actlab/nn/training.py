@@ -22,12 +22,11 @@ import numpy as np
 
 from .._io import write_atomic
 from ..errors import ActlabError, check_int, check_real
-from . import persist
+from . import optim, persist
 from .hooks import Recorder
 from .init import as_rng
 from .losses import Loss, loss_for
 from .model import Sequential
-from . import optim
 from .optim import Optimizer
 
 __all__ = ["History", "fit", "evaluate", "confusion_matrix"]
@@ -54,8 +53,6 @@ class History:
     @property
     def final(self) -> dict[str, Any]:
         return self.epochs[-1] if self.epochs else {}
-
-
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -94,7 +91,12 @@ def evaluate(model: Sequential, X: Any, y: Any, loss: Loss | None = None, batch_
             total += loss.forward(z, yb) * len(yb)
             if classify:
                 pred = (z[:, 0] > 0).astype(np.int64) if z.shape[1] == 1 else np.argmax(z, axis=1)
-                truth = yb if _is_labels(yb) else (np.argmax(yb, axis=1) if yb.ndim == 2 and yb.shape[1] > 1 else yb.reshape(-1) > 0.5)
+                if _is_labels(yb):
+                    truth = yb
+                elif yb.ndim == 2 and yb.shape[1] > 1:
+                    truth = np.argmax(yb, axis=1)
+                else:
+                    truth = yb.reshape(-1) > 0.5
                 correct += int(np.count_nonzero(pred == truth))
     n = max(len(X), 1)
     return {"loss": total / n, "acc": correct / n if classify else None, "n": len(X)}
@@ -128,11 +130,182 @@ def _check_data(model: Sequential, X: Any, y: Any, what: str) -> tuple[np.ndarra
     if len(y) != len(X):
         raise ActlabError(f"{what} has {len(X)} rows but its targets have {len(y)}.")
     if _is_labels(y) and model.n_out > 1 and len(y) and (y.min() < 0 or y.max() >= model.n_out):
-        raise ActlabError(f"The model {model.arch} has {model.n_out} outputs; labels must be in [0, {model.n_out - 1}]. "
-                          f"Got labels in [{y.min()}, {y.max()}] instead.")
+        raise ActlabError(f"The model {model.arch} has {model.n_out} outputs; "
+                          f"labels must be in [0, {model.n_out - 1}]. Got labels in [{y.min()}, {y.max()}] instead.")
     if X.dtype != model.dtype:
         X = X.astype(model.dtype)
     return X, y
+
+
+class _Run:
+    """The state of one :func:`fit` call, shared by its phases, in the order fit calls them:
+    ``__init__`` (checks and setup), :meth:`resume` (from a checkpoint), :meth:`begin`
+    (the History and the step counter), :meth:`allocate` (the batch buffers), then per
+    epoch :meth:`epoch` (the batch loop) and :meth:`end_epoch` (the history row)."""
+
+    def __init__(self, model: Sequential, X: Any, y: Any, *, val: tuple[Any, Any] | None, loss: Loss | None,
+                 optimizer: str | Optimizer, lr: float, momentum: float, nesterov: bool, weight_decay: float,
+                 epochs: int, batch_size: int, seed: int | np.random.Generator | None,
+                 schedule: str | Callable[[int], float], max_steps: int | None, shuffle: bool) -> None:
+        X, y = _check_data(model, X, y, "the training set")
+        if val is not None:
+            val = _check_data(model, val[0], val[1], "the validation set")
+        lr = check_real(lr, "lr", "fit", 0)
+        epochs = check_int(epochs, "epochs", "fit", low=1)
+        batch_size = check_int(batch_size, "batch_size", "fit", low=1)
+        if max_steps is not None:
+            max_steps = check_int(max_steps, "max_steps", "fit", low=0)
+        self.model, self.X, self.y, self.val = model, X, y, val
+        self.loss = loss = loss if loss is not None else loss_for(model.output)
+        self.opt = opt = optim.make_optimizer(optimizer, model.parameters(), lr, momentum, nesterov, weight_decay)
+        self.n = n = len(X)
+        self.epochs, self.batch_size, self.max_steps, self.shuffle = epochs, batch_size, max_steps, shuffle
+        self.steps_per_epoch = math.ceil(n / batch_size)
+        self.total = total = (self.steps_per_epoch * epochs if max_steps is None
+                              else min(max_steps, self.steps_per_epoch * epochs))
+        # the arguments as given are kept too: the run key and the History config record them
+        self.seed, self.schedule = seed, schedule
+        self.sched = optim.schedule(schedule, opt.lr, total)
+        self.lr = opt.lr  # the lr asked for (a restored optimiser holds its last scheduled one)
+        self.rng = as_rng(seed)
+        self.checkpoint: str | None = None
+        self.key: dict[str, Any] | None = None
+
+    def resume(self, checkpoint: str | os.PathLike, restart: bool) -> dict[str, Any] | None:
+        """The checkpoint at ``checkpoint`` (None if absent), with the model, optimiser and
+        shuffling generator put in its state; a checkpoint of another run raises."""
+        self.checkpoint = checkpoint = os.fspath(checkpoint)
+        # the key is taken before restore(): it describes the run's start (initial weights,
+        # generator state), which is what a checkpoint of the same run was keyed on
+        self.key = key = persist.run_key(
+            self.model, self.opt, self.loss, X=self.X, y=self.y, val=self.val, schedule=self.schedule,
+            batch_size=self.batch_size, seed=self.seed, shuffle_state=self.rng.bit_generator.state,
+            shuffle=self.shuffle, epochs=self.epochs, max_steps=self.max_steps)
+        if restart and os.path.exists(checkpoint):
+            os.unlink(checkpoint)
+        resumed = persist.load_checkpoint(checkpoint)
+        if resumed is not None:
+            diff = persist.differences(resumed["key"], key)
+            if resumed["step"] > self.total:
+                diff.append(f"it is at step {resumed['step']} (epoch {resumed['epoch']}), "
+                            f"beyond this run's {self.total} steps")
+            if diff:
+                raise persist.CheckpointMismatch(checkpoint, diff, "Use another checkpoint path, or restart=True.")
+            persist.restore(resumed, self.model, self.opt, self.rng)
+        return resumed
+
+    def begin(self, resumed: dict[str, Any] | None) -> History:
+        """The History (with the epochs of the checkpoint ``resumed``); sets the step counter
+        and the first epoch to run."""
+        model, loss, opt, schedule = self.model, self.loss, self.opt, self.schedule
+        self.classify = classify = _is_labels(self.y) and model.output != "identity"
+        self.fast_acc = classify and hasattr(loss, "n_correct")
+        self.hist = hist = History(config={
+            "arch": model.arch, "layers": [layer.config() for layer in model.layers], "output": model.output,
+            "loss": repr(loss), "optimizer": type(opt).__name__, "lr": self.lr,
+            "momentum": getattr(opt, "momentum", None), "weight_decay": opt.weight_decay, "epochs": self.epochs,
+            "batch_size": self.batch_size, "seed": self.seed if isinstance(self.seed, int) else None,
+            "schedule": schedule if isinstance(schedule, str) else "custom",
+            "dtype": str(model.dtype), "n_train": self.n,
+        })
+        self.step_loss = np.full(self.total, np.nan)
+        self.step, self.first_epoch = 0, 1
+        if resumed is not None:
+            hist.epochs = resumed["epochs"]
+            hist.resumed_from = resumed["epoch"]
+            self.first_epoch = resumed["epoch"] + 1
+            self.step = resumed["step"]
+            self.step_loss[:self.step] = resumed["arrays"]["step_loss"][:self.total]
+        return hist
+
+    def allocate(self) -> None:
+        """The batch buffers every step gathers into (the last, short batch into a view)."""
+        self.xbuf = np.empty((self.batch_size, self.X.shape[1]), self.X.dtype)
+        self.ybuf = np.empty((self.batch_size, *self.y.shape[1:]), self.y.dtype)
+
+    def epoch(self, epoch: int, show: bool,
+              callback: Callable[[int, Sequential, float], bool | None] | None) -> tuple[float, int, int, float]:
+        """Run the batches of one epoch (until ``total`` steps, a non-finite loss or the
+        callback stop it): (sum of loss x batch size, correct, examples seen, seconds)."""
+        from tqdm import tqdm
+
+        # The batch loop runs per step and is benchmarked: everything it uses is bound to a
+        # local here, once per epoch, so a step costs no attribute lookup on self.
+        X, y, xbuf, ybuf, model, loss, opt, sched = (self.X, self.y, self.xbuf, self.ybuf, self.model,
+                                                     self.loss, self.opt, self.sched)
+        step_loss, hist, classify, fast_acc = self.step_loss, self.hist, self.classify, self.fast_acc
+        n, batch_size, total, step = self.n, self.batch_size, self.total, self.step
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        t0 = time.perf_counter()
+        sum_loss, correct, seen = 0.0, 0, 0
+        bar = tqdm(total=min(self.steps_per_epoch, total - step), desc=f"epoch {epoch}/{self.epochs}",
+                   disable=not show, leave=False, unit="step")
+        for start in range(0, n, batch_size):
+            if step >= total:
+                break
+            idx = order[start:start + batch_size]
+            m = len(idx)
+            xb, yb = (xbuf, ybuf) if m == batch_size else (xbuf[:m], ybuf[:m])
+            # mode="clip": the default mode="raise" gathers into a temporary copy
+            # of the batch and then copies it into out (NumPy buffers out to be able
+            # to raise midway); a permutation's indices are always in range
+            X.take(idx, axis=0, out=xb, mode="clip")
+            y.take(idx, axis=0, out=yb, mode="clip")
+            z = model.forward(xb, True, copy=False)
+            lv = loss.forward(z, yb)
+            step_loss[step] = lv
+            if not math.isfinite(lv):
+                where = _diagnose(model, xb)
+                hist.stopped = (f"Stopped at step {step} (epoch {epoch}): the loss is {lv}. "
+                                f"First non-finite values in {where}. Learning rate too high? (lr={opt.lr:g})")
+                break
+            if fast_acc:
+                correct += loss.n_correct()
+            elif classify:
+                pred = np.argmax(z, axis=1) if z.shape[1] > 1 else (z[:, 0] > 0)
+                correct += int(np.count_nonzero(pred == yb))
+            model.backward(loss.backward())
+            opt.lr = sched(step)
+            opt.step()
+            sum_loss += lv * m
+            seen += m
+            step += 1
+            bar.update()
+            if callback is not None and callback(step, model, lv):
+                hist.stopped = f"Stopped by the callback at step {step}."
+                break
+        bar.close()
+        self.step = step
+        return sum_loss, correct, seen, time.perf_counter() - t0
+
+    def end_epoch(self, epoch: int, sum_loss: float, correct: int, seen: int, seconds: float,
+                  recorder: Recorder | None, show: bool) -> None:
+        """Append the epoch's row to the History (with the held-out evaluation), write the
+        checkpoint after a whole epoch, print the progress line."""
+        from tqdm import tqdm
+
+        hist = self.hist
+        row: dict[str, Any] = {
+            "epoch": epoch, "steps": self.step, "loss": sum_loss / seen if seen else float("nan"),
+            "acc": correct / seen if self.classify and seen else None,
+            "seconds": seconds, "examples_per_s": seen / seconds if seconds > 0 else None,
+        }
+        if self.val is not None:
+            # the held-out forward passes are not training steps: keep them out of the recorder
+            if recorder is not None:
+                recorder.paused, was = True, recorder.paused
+            ev = evaluate(self.model, self.val[0], self.val[1], self.loss)
+            if recorder is not None:
+                recorder.paused = was
+            row["val_loss"], row["val_acc"] = ev["loss"], ev["acc"]
+        hist.epochs.append(row)
+        if self.checkpoint is not None and not hist.stopped and seen == self.n:  # only whole epochs
+            persist.save_checkpoint(self.checkpoint, key=self.key, model=self.model, opt=self.opt, rng=self.rng,
+                                    epochs=hist.epochs, step_loss=self.step_loss[:self.step])
+        if show:
+            extra = f" val_acc {row['val_acc']:.4f}" if row.get("val_acc") is not None else ""
+            tqdm.write(f"epoch {epoch}: loss {row['loss']:.4f}{extra} ({row['examples_per_s'] or 0:,.0f} ex/s)",
+                       file=sys.stderr)
 
 
 def fit(
@@ -178,134 +351,31 @@ def fit(
     """
     from tqdm import tqdm
 
-    X, y = _check_data(model, X, y, "the training set")
-    if val is not None:
-        val = _check_data(model, val[0], val[1], "the validation set")
-    lr = check_real(lr, "lr", "fit", 0)
-    epochs = check_int(epochs, "epochs", "fit", low=1)
-    batch_size = check_int(batch_size, "batch_size", "fit", low=1)
-    if max_steps is not None:
-        max_steps = check_int(max_steps, "max_steps", "fit", low=0)
-    loss = loss if loss is not None else loss_for(model.output)
-    opt = optim.make_optimizer(optimizer, model.parameters(), lr, momentum, nesterov, weight_decay)
-    n = len(X)
-    steps_per_epoch = math.ceil(n / batch_size)
-    total = steps_per_epoch * epochs if max_steps is None else min(max_steps, steps_per_epoch * epochs)
-    sched = optim.schedule(schedule, opt.lr, total)
-    rng = as_rng(seed)
-    resumed = None
-    if checkpoint is not None:
-        checkpoint = os.fspath(checkpoint)
-        key = persist.run_key(model, opt, loss, X=X, y=y, val=val, schedule=schedule, batch_size=batch_size, seed=seed,
-                           shuffle_state=rng.bit_generator.state, shuffle=shuffle, epochs=epochs, max_steps=max_steps)
-        if restart and os.path.exists(checkpoint):
-            os.unlink(checkpoint)
-        resumed = persist.load_checkpoint(checkpoint)
-        if resumed is not None:
-            diff = persist.differences(resumed["key"], key)
-            if resumed["step"] > total:
-                diff.append(f"it is at step {resumed['step']} (epoch {resumed['epoch']}), beyond this run's {total} steps")
-            if diff:
-                raise persist.CheckpointMismatch(checkpoint, diff, "Use another checkpoint path, or restart=True.")
-            persist.restore(resumed, model, opt, rng)
-    classify = _is_labels(y) and model.output != "identity"
-    fast_acc = classify and hasattr(loss, "n_correct")
-    hist = History(config={
-        "arch": model.arch, "layers": [l.config() for l in model.layers], "output": model.output,
-        "loss": repr(loss), "optimizer": type(opt).__name__, "lr": opt.lr, "momentum": getattr(opt, "momentum", None),
-        "weight_decay": opt.weight_decay, "epochs": epochs, "batch_size": batch_size,
-        "seed": seed if isinstance(seed, int) else None, "schedule": schedule if isinstance(schedule, str) else "custom",
-        "dtype": str(model.dtype), "n_train": n,
-    })
-    step_loss = np.full(total, np.nan)
-    step, first_epoch = 0, 1
-    if resumed is not None:
-        hist.epochs = resumed["epochs"]
-        hist.resumed_from = first_epoch = resumed["epoch"]
-        first_epoch += 1
-        step = resumed["step"]
-        step_loss[:step] = resumed["arrays"]["step_loss"][:total]
+    run = _Run(model, X, y, val=val, loss=loss, optimizer=optimizer, lr=lr, momentum=momentum, nesterov=nesterov,
+               weight_decay=weight_decay, epochs=epochs, batch_size=batch_size, seed=seed, schedule=schedule,
+               max_steps=max_steps, shuffle=shuffle)
+    resumed = run.resume(checkpoint, restart) if checkpoint is not None else None
+    hist = run.begin(resumed)
+    run.allocate()  # before the recorder is attached: a failed allocation leaves the model as it was
     prev_rec = model.recorder
     if recorder is not None:
         model.recorder = recorder
     show = bool(progress) and sys.stderr.isatty()
     if resumed is not None and show:
-        tqdm.write(f"resuming after epoch {resumed['epoch']} from {checkpoint}", file=sys.stderr)
-    xbuf = np.empty((batch_size, X.shape[1]), X.dtype)
-    ybuf = np.empty((batch_size, *y.shape[1:]), y.dtype)
+        tqdm.write(f"resuming after epoch {resumed['epoch']} from {run.checkpoint}", file=sys.stderr)
     try:
         with np.errstate(all="ignore"):
-            for epoch in range(first_epoch, epochs + 1):
-                if step >= total:
+            for epoch in range(run.first_epoch, run.epochs + 1):
+                if run.step >= run.total:
                     break
-                order = rng.permutation(n) if shuffle else np.arange(n)
-                t0 = time.perf_counter()
-                sum_loss, correct, seen = 0.0, 0, 0
-                bar = tqdm(total=min(steps_per_epoch, total - step), desc=f"epoch {epoch}/{epochs}",
-                           disable=not show, leave=False, unit="step")
-                for start in range(0, n, batch_size):
-                    if step >= total:
-                        break
-                    idx = order[start:start + batch_size]
-                    m = len(idx)
-                    xb, yb = (xbuf, ybuf) if m == batch_size else (xbuf[:m], ybuf[:m])
-                    # mode="clip": the default mode="raise" gathers into a temporary copy
-                    # of the batch and then copies it into out (NumPy buffers out to be able
-                    # to raise midway); a permutation's indices are always in range
-                    X.take(idx, axis=0, out=xb, mode="clip")
-                    y.take(idx, axis=0, out=yb, mode="clip")
-                    z = model.forward(xb, True, copy=False)
-                    lv = loss.forward(z, yb)
-                    step_loss[step] = lv
-                    if not math.isfinite(lv):
-                        where = _diagnose(model, xb)
-                        hist.stopped = (f"Stopped at step {step} (epoch {epoch}): the loss is {lv}. "
-                                        f"First non-finite values in {where}. Learning rate too high? (lr={opt.lr:g})")
-                        break
-                    if fast_acc:
-                        correct += loss.n_correct()
-                    elif classify:
-                        pred = np.argmax(z, axis=1) if z.shape[1] > 1 else (z[:, 0] > 0)
-                        correct += int(np.count_nonzero(pred == yb))
-                    model.backward(loss.backward())
-                    opt.lr = sched(step)
-                    opt.step()
-                    sum_loss += lv * m
-                    seen += m
-                    step += 1
-                    bar.update()
-                    if callback is not None and callback(step, model, lv):
-                        hist.stopped = f"Stopped by the callback at step {step}."
-                        break
-                bar.close()
-                seconds = time.perf_counter() - t0
-                row: dict[str, Any] = {
-                    "epoch": epoch, "steps": step, "loss": sum_loss / seen if seen else float("nan"),
-                    "acc": correct / seen if classify and seen else None,
-                    "seconds": seconds, "examples_per_s": seen / seconds if seconds > 0 else None,
-                }
-                if val is not None:
-                    if recorder is not None:
-                        recorder.paused, was = True, recorder.paused
-                    ev = evaluate(model, val[0], val[1], loss)
-                    if recorder is not None:
-                        recorder.paused = was
-                    row["val_loss"], row["val_acc"] = ev["loss"], ev["acc"]
-                hist.epochs.append(row)
-                if checkpoint is not None and not hist.stopped and seen == n:  # only whole epochs
-                    persist.save_checkpoint(checkpoint, key=key, model=model, opt=opt, rng=rng, epochs=hist.epochs,
-                              step_loss=step_loss[:step])
-                if show:
-                    extra = f" val_acc {row['val_acc']:.4f}" if row.get("val_acc") is not None else ""
-                    tqdm.write(f"epoch {epoch}: loss {row['loss']:.4f}{extra} ({row['examples_per_s'] or 0:,.0f} ex/s)",
-                               file=sys.stderr)
+                sum_loss, correct, seen, seconds = run.epoch(epoch, show, callback)
+                run.end_epoch(epoch, sum_loss, correct, seen, seconds, recorder, show)
                 if hist.stopped:
                     break
     finally:
         model.recorder = prev_rec
-    hist.step_loss = step_loss[:step + (1 if hist.stopped and "loss is" in hist.stopped else 0)]
+    # a non-finite stop keeps the loss of the step that stopped it
+    hist.step_loss = run.step_loss[:run.step + (1 if hist.stopped and "loss is" in hist.stopped else 0)]
     if hist.stopped and show:
         print(hist.stopped, file=sys.stderr)
     return hist
-
-

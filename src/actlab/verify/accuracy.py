@@ -104,7 +104,8 @@ FLAG_MARGIN = 0.1  # ulp
 TABLE_DTYPES = ("float32", "float64")
 
 
-def _max_err(actual: np.ndarray | None, exact: list[object], dtype: np.dtype, x: np.ndarray | None = None) -> dict | None:
+def _max_err(actual: np.ndarray | None, exact: list[object], dtype: np.dtype,
+             x: np.ndarray | None = None) -> dict | None:
     """The worst error in ulp over finite inputs and where it is (``at``: the input x, when
     given), and whether the non-finite inputs (+-inf, NaN) give the exact limit / NaN
     (``specials_ok``; None when there are none)."""
@@ -347,11 +348,13 @@ def markdown(result: dict, command: str = "actlab accuracy") -> str:
         "elementwise on rows of 2 to 1000 entries up to |x| = 800; f' = the Jacobian entries, "
         "rows up to 100). The figure is the max over finite inputs; a `*` marks a wrong result at "
         "an input of +-inf or NaN (more than 1 ulp from the limit, or NaN not propagated). *naive* is the tutorials' "
-        "formula (`actlab.verify.naive`; inf = it overflows to inf/NaN where the true value is finite), *torch* is PyTorch's own function "
+        "formula (`actlab.verify.naive`; inf = it overflows to inf/NaN where the true value is finite), "
+        "*torch* is PyTorch's own function "
         "with autograd derivatives (`actlab.verify.peers`); — means there is none. A correctly rounded "
         "result has error <= 0.5 ulp.",
         "",
-        "| function | dtype | f actlab | f naive | f torch | f' actlab | f' naive | f' torch | actlab worse than torch |",
+        ("| function | dtype | f actlab | f naive | f torch | f' actlab | f' naive | f' torch | "
+         "actlab worse than torch |"),
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in result["rows"]:

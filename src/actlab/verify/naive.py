@@ -1,6 +1,6 @@
 """The naive NumPy formulas: the baselines actlab's kernels are measured against.
 
-These are the formulas as the tutorials in ``/work/shared/seeds`` write them
+These are the formulas as the five Korean tutorials actlab answers write them
 (``1 / (1 + np.exp(-x))``, ``np.maximum(0, x)``, ``np.where(x > 0, x, alpha * (np.exp(x) - 1))``,
 ``np.exp(a) / np.sum(np.exp(a))``, the derivative ``s * (1 - s)``) and, for the entries
 the tutorials do not cover, the textbook definition written the same direct way. They

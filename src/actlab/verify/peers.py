@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ActlabError
 from ..catalogue.registry import REGISTRY, Bound
+from ..errors import ActlabError
 
 __all__ = ["Peer", "TORCH_LACKS", "torch_available", "peer", "peers", "f", "df", "jacobian"]
 

@@ -91,7 +91,9 @@ def evaluate(name: str, which: str, xs: np.ndarray, params: dict[str, float] | N
         return [_at(fn, float(x), params) for x in np.asarray(xs, dtype=np.float64).ravel()]
 
 
-def evaluate_rows(name: str, which: str, rows: np.ndarray, params: dict[str, float] | None = None) -> list[list[object]]:
+def evaluate_rows(
+    name: str, which: str, rows: np.ndarray, params: dict[str, float] | None = None
+) -> list[list[object]]:
     """Reference values of a vector entry's ``f`` (or ``jacobian``) for each row (last axis)."""
     fn = getattr(REFERENCES[name], which)
     params = {k: mpf(v) for k, v in (params or {}).items()}
@@ -100,7 +102,8 @@ def evaluate_rows(name: str, which: str, rows: np.ndarray, params: dict[str, flo
 
 
 # Shorthands for the definitions below.
-exp, log, sqrt, erf, erfc, tanh, pi = mpmath.exp, mpmath.log, mpmath.sqrt, mpmath.erf, mpmath.erfc, mpmath.tanh, mpmath.pi
+exp, log, sqrt, erf, erfc, tanh, pi = (mpmath.exp, mpmath.log, mpmath.sqrt, mpmath.erf, mpmath.erfc, mpmath.tanh,
+                                       mpmath.pi)
 
 
 def _sig(x: mpf) -> mpf:
@@ -575,16 +578,19 @@ class _gelu_tanh:
         return s * t * (2 * v1 + x * v2 + x * v1 * v1 * (t - s))
 
 
+_ONE = mpf(1)
+
+
 @reference("silu")
 class _silu:
-    def f(x, beta=mpf(1)):
+    def f(x, beta=_ONE):
         return x * _sig(beta * x)
 
-    def df(x, beta=mpf(1)):
+    def df(x, beta=_ONE):
         s, t = _sig(beta * x), _sig(-beta * x)
         return s + beta * x * s * t
 
-    def d2f(x, beta=mpf(1)):
+    def d2f(x, beta=_ONE):
         s, t = _sig(beta * x), _sig(-beta * x)
         return beta * s * t * (2 + beta * x * (t - s))
 

@@ -21,8 +21,8 @@ from typing import ClassVar
 import numpy as np
 from mpmath import mp, mpf
 
-from ..framework import CONFIRMED, REFUTED, Outcome, Verdict, register
 from ..figures import ci, fmt_ci, new_figure, png, seeds_of
+from ..framework import CONFIRMED, REFUTED, Outcome, Verdict, register
 
 
 @dataclass

@@ -52,8 +52,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..framework import CONFIRMED, REFUTED, Outcome, Verdict, register
 from ..figures import ci, new_figure, png, seeds_of
+from ..framework import CONFIRMED, REFUTED, Outcome, Verdict, register
 
 
 @dataclass
@@ -270,9 +270,9 @@ def _fig_prop(n: dict):
             ("newly_zero_after_forcing_one", "next-layer units turned 0 by zeroing one unit"),
             ("next_layer_all_zero", "examples whose next layer is all 0")]
     for i, (k, lab) in enumerate(bars):
-        a_.bar(x + (i - 1) * 0.27, [n["propagation"][l][k]["mean"] for l in keys], 0.27, label=lab)
+        a_.bar(x + (i - 1) * 0.27, [n["propagation"][key][k]["mean"] for key in keys], 0.27, label=lab)
     a_.axhline(1.0, color="k", ls=":", lw=1.5, label="the tutorial's sentence")
-    a_.set(xticks=x, xticklabels=[f"layer {l} -> {int(l) + 1}" for l in keys], ylim=(0, 1.55), ylabel="fraction",
+    a_.set(xticks=x, xticklabels=[f"layer {key} -> {int(key) + 1}" for key in keys], ylim=(0, 1.55), ylabel="fraction",
            title="He-initialised ReLU MLP on MNIST")
     a_.legend(fontsize=7, loc="upper right")
     return png(fig, "zero_propagation", "Does a 0 from one ReLU make the next layer output 0? Fraction of "
@@ -296,7 +296,8 @@ def verdict(numbers) -> Verdict:
             "layer's units to 0: a neuron sums all its inputs, one of them at 0 removes one term. What does hold is "
             "the whole-layer version: if every unit of a layer is 0 for every input, the output is constant and "
             f"the net is dead. Randomly initialised (He, biases {kb}) nets are born dead at depth {L} with "
-            f"probability {pn['mean']:.3f} [{pn['lo']:.3f}, {pn['hi']:.3f}] at width {narrow} and {pw['mean']:.4f} at width "
+            f"probability {pn['mean']:.3f} [{pn['lo']:.3f}, {pn['hi']:.3f}] at width {narrow} and "
+            f"{pw['mean']:.4f} at width "
             f"{wide}, rising to 1 with depth for a fixed width (Lu et al. 2020) and vanishing with width; the "
             f"single-input formula 1 - (1 - 2^-N)^L gives {pn['theory']:.3f} and {pw['theory']:.4f} (it bounds the "
             f"whole-input probability from above; the Monte Carlo at one input matches it within "

@@ -34,8 +34,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 from ..figures import by, ci, fmt_ci, new_figure, png, seeds_of
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 
 ACT_COLORS = {"relu": "#1f77b4", "leaky_relu": "#ff7f0e", "elu": "#2ca02c", "prelu": "#9467bd"}
 
@@ -322,7 +322,8 @@ EXPERIMENT = register(
     "large learning rates cause it; Leaky ReLU, ELU, PReLU, a lower learning rate and batch normalisation "
     "mitigate it.",
     korean="가중치 합이 음수가 되는 순간 ReLU는 0을 반환하기 때문에 해당 뉴런은 그 이후로 0만 반환하는 아무것도 변하지 "
-    "않는 현상이 발생할 수 있다. ... 죽어가는 렐루(Dying ReLU) 현상 (000); 큰 기울기로 인해 가중치가 업데이트되어 뉴런이 "
+    "않는 현상이 발생할 수 있다. ... 죽어가는 렐루(Dying ReLU) 현상 (000); 큰 기울기로 인해 가중치가 "
+    "업데이트되어 뉴런이 "
     "항상 0을 출력하게 되는 현상입니다. 학습률 조정이나 배치 정규화로 완화할 수 있습니다. (004)",
     config=Config,
     run=run,

@@ -16,8 +16,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 from ..figures import ci, fmt_ci, new_figure, png, seeds_of
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 
 MODELS = {"deep linear": ("identity", 3), "one ReLU layer": ("relu", 1)}
 

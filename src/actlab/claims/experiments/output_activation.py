@@ -17,8 +17,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 from ..figures import ci, fmt_ci, new_figure, png, seeds_of
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 
 
 @dataclass
@@ -138,7 +138,8 @@ def verdict(numbers) -> Verdict:
     sigmoid_stuck = numbers["sigmoid_minus_floor_min"] >= -1e-9 * floor
     softmax_dist = dev["softmax"]["mean"] < 1e-5 and dev["sigmoid"]["mean"] > 0.01
     detail = (f"With targets in [-3, 3], the identity output reaches MSE {fmt_ci(reg['identity'])}; the sigmoid output "
-              f"{fmt_ci(reg['sigmoid'])}, never below the floor set by clipping the targets to [0, 1] (mean {floor:.3g}; smallest excess "
+              f"{fmt_ci(reg['sigmoid'])}, never below the floor set by clipping the targets to [0, 1] "
+              f"(mean {floor:.3g}; smallest excess "
               f"over it in any seed {numbers['sigmoid_minus_floor_min']:.3g}). On "
               f"MNIST the softmax outputs sum to 1 within {dev['softmax']['mean']:.1e} on average, ten independent "
               f"sigmoids miss by {fmt_ci(dev['sigmoid'])}; test accuracy softmax {fmt_ci(acc['softmax'])}, sigmoids "
@@ -158,8 +159,10 @@ EXPERIMENT = register(
     tutorial="003",
     claim="The output activation must suit the task: identity for regression, sigmoid for binary and softmax for "
     "multi-class classification.",
-    korean="출력층의 활성화 함수는 풀고자 하는 문제에 적합한 활성화 함수를 사용해야 한다. ... 이중 분류를 한다면 시그모이드 "
-    "함수를 사용하는 것이 적합하고, 다중 분류를 사용한다면 소프트맥스 함수를 사용하는 것이 적합하다. 그리고 회귀 문제의 "
+    korean="출력층의 활성화 함수는 풀고자 하는 문제에 적합한 활성화 함수를 사용해야 한다. ... 이중 분류를 "
+    "한다면 시그모이드 "
+    "함수를 사용하는 것이 적합하고, 다중 분류를 사용한다면 소프트맥스 함수를 사용하는 것이 적합하다. "
+    "그리고 회귀 문제의 "
     "경우는 항등 함수를 사용하는 것이 적합하다.",
     config=Config,
     run=run,

@@ -27,8 +27,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 from ..figures import by, ci, fmt_ci, new_figure, png, seeds_of
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 
 RANK = {CONFIRMED: 0, CAVEATS: 1, REFUTED: 2}
 

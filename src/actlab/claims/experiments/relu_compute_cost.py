@@ -32,8 +32,8 @@ from typing import ClassVar
 import numpy as np
 
 from ...errors import check_choice
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 from ..figures import COLORS, ci, new_figure, png, seeds_of
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 
 #: A ratio t(activation) / t(ReLU) at least this large counts as "ReLU is cheaper".
 CHEAPER = 1.5
@@ -73,8 +73,8 @@ def _clock(name: str):
 def _kernel(c: dict) -> dict:
     """ns per element of f and f' (actlab kernels and the naive formulas) and of a copy."""
     from ...bench import kernels as bench
-    from ...verify import naive
     from ...catalogue import get
+    from ...verify import naive
 
     act = get(c["activation"])
     x = bench.inputs_for(act, c["n"], np.dtype(np.float32), np.random.default_rng([c["seed"], 5]))
@@ -178,7 +178,8 @@ def run(cfg: Config, runner) -> Outcome:
             have = [a for a in acts if all(K[a, s][key] is not None for s in seeds)]
             per_element[impl][w] = {a: ci([K[a, s][key] for s in seeds]) for a in have}
             if "relu" in have:
-                ratio[impl][w] = {a: _geo([K[a, s][key] / K["relu", s][key] for s in seeds]) for a in have if a != "relu"}
+                ratio[impl][w] = {a: _geo([K[a, s][key] / K["relu", s][key] for s in seeds])
+                                  for a in have if a != "relu"}
         # forward + backward together: what one training step pays per element
         both = [a for a in acts if all(K[a, s][f"{impl}_{w}"] is not None for s in seeds for w in ("f", "df"))]
         if "relu" in both:
@@ -202,9 +203,12 @@ def run(cfg: Config, runner) -> Outcome:
         "step_saving_with_relu": saving, "identity_swap_share": swap,
     }
     figs = [_figure(cfg, acts, numbers)]
-    settings = (f"Times are {'CPU time of the process' if cfg.clock == 'cpu' else 'wall time'}. Per element: n = {cfg.n:,} float32 values (3 x standard normal), median of {cfg.repeat} calls after a "
-                f"warm-up, actlab f(x, out=) / df(x, out=) and the naive NumPy formulas. Training: {', '.join(cfg.archs)} "
-                f"MLPs, SGD steps on random MNIST batches of {cfg.batch_size}, float32, He init, {cfg.warmup} warm-up + "
+    settings = (f"Times are {'CPU time of the process' if cfg.clock == 'cpu' else 'wall time'}. Per element: "
+                f"n = {cfg.n:,} float32 values (3 x standard normal), median of {cfg.repeat} calls after a "
+                "warm-up, actlab f(x, out=) / df(x, out=) and the naive NumPy formulas. "
+                f"Training: {', '.join(cfg.archs)} "
+                f"MLPs, SGD steps on random MNIST batches of {cfg.batch_size}, float32, He init, "
+                f"{cfg.warmup} warm-up + "
                 f"{cfg.steps} timed steps, every layer timed, median step. Every cell alone in one worker process "
                 f"(one BLAS thread); rounds (seeds) 0..{cfg.seeds - 1}.")
     raw = {"kernels": [dict(c, **r) for c, r in zip(kc, kr)], "steps": [dict(c, **r) for c, r in zip(sc, sr)]}
@@ -232,7 +236,8 @@ def _figure(cfg: Config, acts: list[str], numbers: dict):
         left = np.zeros(len(rows))
         for p in PARTS:
             v = np.array([numbers["parts_ms"][arch][a][p] for a in rows])
-            a1.barh(np.arange(len(rows)), v, left=left, color=colors[p], label=LABELS[p] if j == len(cfg.archs) - 1 else None)
+            a1.barh(np.arange(len(rows)), v, left=left, color=colors[p],
+                    label=LABELS[p] if j == len(cfg.archs) - 1 else None)
             left += v
         for i, a in enumerate(rows):
             a1.annotate(f"{numbers['activation_share'][arch][a]['mean']:.0%}", (left[i], i), xytext=(3, -3),
@@ -253,7 +258,8 @@ def verdict(numbers) -> Verdict:
     rn = numbers["ratio_to_relu"].get("naive", {})
     worst = min(r["fb"][a]["median"] for a in CLASSIC)  # f + f' per element, as a training step pays
     saving = {arch: max(s[a] for a in CLASSIC) for arch, s in numbers["step_saving_with_relu"].items()}
-    share = {arch: {a: s[a]["mean"] for a in ("relu", *CLASSIC, "identity")} for arch, s in numbers["activation_share"].items()}
+    share = {arch: {a: s[a]["mean"] for a in ("relu", *CLASSIC, "identity")}
+             for arch, s in numbers["activation_share"].items()}
     swap = numbers["identity_swap_share"]
     best_saving = max(saving.values())
     key = (f"per element (f + f') sigmoid/ReLU {r['fb']['sigmoid']['median']:.1f}x, tanh/ReLU "
@@ -268,11 +274,13 @@ def verdict(numbers) -> Verdict:
               f"{r['fb']['sigmoid']['median']:.1f}x for both; tanh {r['f']['tanh']['median']:.1f}x, "
               f"{r['df']['tanh']['median']:.1f}x and {r['fb']['tanh']['median']:.1f}x; a plain copy costs "
               f"{numbers['copy_ns']:.2f} ns/element (ReLU's f is memory-bound: "
-              f"{numbers['per_element_ns']['actlab']['f']['relu']['mean'] / numbers['copy_ns']:.2f}x the copy)." + naive_txt
+              f"{numbers['per_element_ns']['actlab']['f']['relu']['mean'] / numbers['copy_ns']:.2f}x the copy)."
+              + naive_txt
               + " In training steps the activation (forward + backward) takes "
               + "; ".join(f"{arch}: ReLU {share[arch]['relu']:.0%}, sigmoid {share[arch]['sigmoid']:.0%}, tanh "
                           f"{share[arch]['tanh']:.0%} of the step, the identity (a copy) "
-                          f"{share[arch]['identity']:.0%} (identity-swap check, step time saved by the identity: sigmoid "
+                          f"{share[arch]['identity']:.0%} (identity-swap check, step time saved by the identity: "
+                          "sigmoid "
                           f"{swap[arch]['sigmoid']:.0%}, tanh {swap[arch]['tanh']:.0%})" for arch in share)
               + ". Switching sigmoid or tanh to ReLU saves at most "
               + ", ".join(f"{saving[arch]:.0%} ({arch})" for arch in saving)
@@ -298,8 +306,10 @@ EXPERIMENT = register(
     number=5,
     tutorial="000",
     claim="ReLU is much cheaper to compute than sigmoid or tanh (a threshold only), which speeds up training.",
-    korean="렐루 함수의 공식은 음수면 0, 양수면 자기 자신을 반환하는 아주 단순한 공식이다 보니, 경사 하강 시 다른 활성화 함수에 "
-    "비해 학습 속도가 매우 빠르다! (004: 계산 효율성: ReLU는 단순한 임계값 연산만으로 구현되므로 계산이 매우 빠릅니다.)",
+    korean="렐루 함수의 공식은 음수면 0, 양수면 자기 자신을 반환하는 아주 단순한 공식이다 보니, 경사 하강 시 "
+    "다른 활성화 함수에 "
+    "비해 학습 속도가 매우 빠르다! (004: 계산 효율성: ReLU는 단순한 임계값 연산만으로 구현되므로 계산이 "
+    "매우 빠릅니다.)",
     config=Config,
     run=run,
     verdict=verdict,

@@ -25,8 +25,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 from ..figures import COLORS, ci, new_figure, png, seeds_of
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 
 #: The initialisation of each activation's family ("family" mode); the rest use He with
 #: the catalogue gain (sqrt 2 for ReLU, the variance-preserving gain for its smooth kin).
@@ -202,16 +202,21 @@ def run(cfg: Config, runner) -> Outcome:
     sweep = {a: {str(lr): {str(t): float(np.median([min(r["reach"][str(t)], 2 * cap) for r in grid[a][lr]]))
                            for t in cfg.targets} for lr in lrs} for a in acts}
     numbers = {
-        "targets": list(cfg.targets), "paper_target": cfg.targets[0], "fixed_lr": cfg.fixed_lr, "max_steps": cfg.max_steps,
+        "targets": list(cfg.targets), "paper_target": cfg.targets[0], "fixed_lr": cfg.fixed_lr,
+        "max_steps": cfg.max_steps,
         "best_lr": best, "steps": steps, "ratio": ratio, "median_steps_by_lr": sweep,
         "diverged_runs": {a: sum(r["diverged"] for lr in lrs for r in grid[a][lr]) for a in acts},
-        "best_lr_at_grid_edge": sorted({a for t in best for a in acts if len(lrs) > 1 and best[t][a] in (lrs[0], lrs[-1])}),
+        "best_lr_at_grid_edge": sorted({a for t in best for a in acts
+                                        if len(lrs) > 1 and best[t][a] in (lrs[0], lrs[-1])}),
     }
     figs = [_curves(cfg, acts, grid, best), _ratios(cfg, acts, numbers)]
+    init_txt = ("He (catalogue gain) for the ReLU family, Xavier normal for sigmoid and tanh, LeCun normal for SELU"
+                if cfg.init == "family" else cfg.init)
     settings = (f"{cfg.arch} MLP, plain SGD (no momentum), batch {cfg.batch_size}, float32, on {cfg.train} MNIST "
                 f"training images (a random subset per seed, the same for every activation); training error on "
-                f"{min(cfg.eval_examples, cfg.train)} of them at {cfg.checkpoints} log-spaced steps up to {cfg.max_steps}. "
-                f"Initialisation: {'He (catalogue gain) for the ReLU family, Xavier normal for sigmoid and tanh, LeCun normal for SELU' if cfg.init == 'family' else cfg.init}. "
+                f"{min(cfg.eval_examples, cfg.train)} of them at {cfg.checkpoints} log-spaced steps "
+                f"up to {cfg.max_steps}. "
+                f"Initialisation: {init_txt}. "
                 f"Learning rates {', '.join(f'{v:g}' for v in lrs)}: fair = each activation's fastest to each "
                 f"target, fixed = {cfg.fixed_lr:g} for all; a run stops at the hardest target, or at a quarter of the "
                 f"budget if it has not reached the easiest. Seeds 0..{cfg.seeds - 1}.")
@@ -319,7 +324,8 @@ def verdict(numbers) -> Verdict:
     slower = {a: all(fair[u][a]["hi"] < 1 for u in targets) for a in classic}
     about6 = all(fair[t][a]["mean"] >= 4 for a in classic)
     key = (f"steps to {float(t):.0%} error / ReLU's at the fair lr: tanh {fair[t]['tanh']['mean']:.2f}x, sigmoid "
-           f"{fair[t]['sigmoid']['mean']:.2f}x (fixed lr {numbers['fixed_lr']:g}: tanh {fixed[t]['tanh']['mean']:.2f}x, "
+           f"{fair[t]['sigmoid']['mean']:.2f}x (fixed lr {numbers['fixed_lr']:g}: "
+           f"tanh {fixed[t]['tanh']['mean']:.2f}x, "
            f"sigmoid {fixed[t]['sigmoid']['mean']:.2f}x)")
     lines = []
     for u in targets:
@@ -367,7 +373,8 @@ EXPERIMENT = register(
     number=4,
     tutorial="000",
     claim="With SGD, ReLU converges about 6 times faster than sigmoid or tanh.",
-    korean="확률적 경사하강법(SGD)을 쓴다고 할 때, 시그모이드 함수나 하이퍼볼릭 탄젠트 함수에 비해 수렴하는 속도가 약 6배 "
+    korean="확률적 경사하강법(SGD)을 쓴다고 할 때, 시그모이드 함수나 하이퍼볼릭 탄젠트 함수에 비해 수렴하는 "
+    "속도가 약 6배 "
     "가까이 빠르다고 한다!",
     config=Config,
     run=run,

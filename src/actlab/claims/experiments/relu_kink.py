@@ -31,8 +31,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 from ..figures import ci, new_figure, png, seeds_of
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 
 DZ = (0.0, 0.5, 1.0)
 VARIANTS = ("mnist", "blank_rows")
@@ -157,7 +157,7 @@ def _fig_zeros(cells, res, cfg: Config):
     fig, ax = new_figure(1, 1, width=5.4, height=3.6)
     a_ = ax[0, 0]
     for i, v in enumerate(VARIANTS):
-        for j, (c, r) in enumerate((c, r) for c, r in zip(cells, res) if c["variant"] == v):
+        for j, r in enumerate(r for c, r in zip(cells, res) if c["variant"] == v):
             z = np.array(r["zeros_per_step"], float)
             steps = np.arange(len(z))
             a_.plot(steps, np.where(z > 0, z, np.nan), "o", ms=4, color=f"C{i}",

@@ -25,8 +25,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 from ..figures import COLORS, by, ci, fmt_ci, new_figure, png, seeds_of
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 
 SMOOTH = ("elu", "gelu", "silu", "softplus", "sigmoid", "tanh", "leaky_relu")
 
@@ -136,7 +136,7 @@ def run(cfg: Config, runner) -> Outcome:
     sg = by([dict(c, **r) for c, r in zip(scells, sres)], "act")
 
     def layer_mean(rows, phase, key):  # mean over hidden layers, per seed -> interval
-        return ci([np.mean([l[key] for l in r[phase]]) for r in rows])
+        return ci([np.mean([layer[key] for layer in r[phase]]) for r in rows])
 
     sparsity = {a: {phase: {k: layer_mean(sg[a], phase, k) for k in ("frac_zero", "frac_near_zero", "dead_units",
                                                                       "abs_max")}

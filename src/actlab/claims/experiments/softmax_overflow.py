@@ -27,8 +27,8 @@ from typing import ClassVar
 import numpy as np
 from mpmath import mp, mpf
 
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 from ..figures import ci, new_figure, png, seeds_of
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 
 
 @dataclass
@@ -196,7 +196,8 @@ def cell(c: dict) -> dict:
             worst_abs = max(worst_abs, max(float(abs(mpf(float(v)) - e)) for v, e in zip(p, exact)) / eps)
         worst_actlab = max(worst_actlab, float(ulp_errors(soft.f(row), exact, dt).max()))
         finite_naive += bool(np.all(np.isfinite(naive_softmax(row))))
-    return {"stable_ulp": worst_stable, "actlab_ulp": worst_actlab, "stable_abs_eps": worst_abs, "naive_finite_frac": finite_naive / c["rows"]}
+    return {"stable_ulp": worst_stable, "actlab_ulp": worst_actlab, "stable_abs_eps": worst_abs,
+            "naive_finite_frac": finite_naive / c["rows"]}
 
 
 def run(cfg: Config, runner) -> Outcome:
@@ -267,7 +268,8 @@ def verdict(numbers) -> Verdict:
            f"(float64), within 0.01 of log(max float) = {pred['float32']:.5g} / {pred['float64']:.6g}; the "
            f"max-subtracted formula stays finite and within {max(numbers['stable_abs_eps'].values()):.2g} machine "
            f"epsilons of mpmath in absolute terms (relative error of the tiniest outputs up to "
-           f"{max(numbers['stable_max_ulp'].values()):.3g} ulp, the conditioning of exp at large |a - max|). The shift is exact because exp(a - m) = exp(a) exp(-m) cancels between numerator and "
+           f"{max(numbers['stable_max_ulp'].values()):.3g} ulp, the conditioning of exp at large |a - max|). "
+           "The shift is exact because exp(a - m) = exp(a) exp(-m) cancels between numerator and "
            "denominator (not, as the tutorial says, because exp is monotonic).")
     if bugs:
         return Verdict(CAVEATS, why + f" But the tutorial's code does not run as printed ({len(bugs)} problems): "
@@ -280,7 +282,8 @@ EXPERIMENT = register(
     number=11,
     tutorial="003",
     claim="The softmax formula overflows for large inputs; subtracting the maximum input fixes it.",
-    korean="지수 함수의 특성상 과도하게 큰 수치의 값을 출력할 수 있게 되어 컴퓨터가 이를 올바르게 표현하지 못할 수 있다. "
+    korean="지수 함수의 특성상 과도하게 큰 수치의 값을 출력할 수 있게 되어 컴퓨터가 이를 올바르게 "
+    "표현하지 못할 수 있다. "
     "... 핵심 방법은 입력 신호 중 최대값을 빼는 것이다.",
     config=Config,
     run=run,

@@ -16,8 +16,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 from ..figures import ci, fmt_ci, new_figure, png, seeds_of
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 
 ACTIVATIONS = ("step", "sigmoid")
 
@@ -50,8 +50,8 @@ def cell(c: dict) -> dict:
         moved.append([float(np.linalg.norm(d.W - w0) / np.linalg.norm(w0)) for d, w0 in zip(m.dense_layers, W0)])
         return None
 
-    hist = nn.fit(model, X, y, loss=nn.SigmoidBCE(), lr=c["lr"], momentum=c["momentum"], epochs=c["epochs"], batch_size=32,
-                  seed=c["seed"], progress=False, callback=track)
+    hist = nn.fit(model, X, y, loss=nn.SigmoidBCE(), lr=c["lr"], momentum=c["momentum"], epochs=c["epochs"],
+                  batch_size=32, seed=c["seed"], progress=False, callback=track)
     accs = [e["acc"] for e in hist.epochs]
     pre = X @ model.dense_layers[0].W + model.dense_layers[0].b
     nonzero_df = float(np.mean(get(c["activation"]).df(pre) != 0))
@@ -90,7 +90,8 @@ def run(cfg: Config, runner) -> Outcome:
                 "per seed; 1e-12 added so that zero shows on the log scale). Right: training accuracy per epoch.")]
     settings = (f"Playground {cfg.dataset}, {cfg.examples} points scaled to [-1, 1]; 2-{cfg.width}-1 network, "
                 f"Xavier-normal init (same initial weights for both activations), sigmoid output + BCE, SGD "
-                f"lr {cfg.lr} momentum {cfg.momentum}, batch 32, {cfg.epochs} epochs, float64, seeds 0..{cfg.seeds - 1}.")
+                f"lr {cfg.lr} momentum {cfg.momentum}, batch 32, {cfg.epochs} epochs, float64, "
+                f"seeds 0..{cfg.seeds - 1}.")
     raw = [dict(c, final_acc=r["final_acc"], hidden_moved=r["moved"][-1][0]) for c, r in zip(cells, res)]
     return Outcome(numbers=numbers, raw={"cells": raw}, figures=figs, settings=settings)
 

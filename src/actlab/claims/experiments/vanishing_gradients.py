@@ -30,8 +30,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 from ..figures import COLORS, by, ci, new_figure, png, seeds_of
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 
 VANISH, EXPLODE = -2.0, 2.0  # log10 of ||delta_1|| / ||delta_L||: two decades either way
 LABELS = {"normal(std=0.01)": "std 0.01", "normal(std=1)": "std 1", "xavier_normal": "Xavier",
@@ -236,7 +236,7 @@ def run(cfg: Config, runner) -> Outcome:
                 f"{cfg.hist_examples} N(0, 1) inputs.")
     raw = {"profiles": [{k: v for k, v in r.items()} for r in raw_rows],
            "training": [dict(c, **r) for c, r in zip(tcells, tres)],
-           "histograms": [dict(c, layers=[{k: v for k, v in l.items() if k != "hist"} for l in r["layers"]])
+           "histograms": [dict(c, layers=[{k: v for k, v in layer.items() if k != "hist"} for layer in r["layers"]])
                           for c, r in zip(hcells, hres)]}
     return Outcome(numbers=numbers, raw=raw, figures=figs, settings=settings)
 

@@ -26,8 +26,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 from ..figures import ci, fmt_ci, new_figure, png, seeds_of
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
 
 ACTS = ("sigmoid", "tanh", "relu")
 LOSSES = ("bce", "se")
@@ -95,7 +95,8 @@ def _surfaces() -> dict:
     for _ in range(200):
         x1_, x2_ = rng.uniform(0.2, 3, 2)
         act = ACTS[rng.integers(2)]  # smooth ones: sigmoid, tanh
-        num = (loss_value(act, "se", x1_, x2_, 0.5 + h, -0.3) - loss_value(act, "se", x1_, x2_, 0.5 - h, -0.3)) / (2 * h)
+        num = (loss_value(act, "se", x1_, x2_, 0.5 + h, -0.3)
+               - loss_value(act, "se", x1_, x2_, 0.5 - h, -0.3)) / (2 * h)
         ours = neuron_grads(act, "se", x1_, x2_)[0]
         from ...catalogue import get
 
@@ -295,7 +296,8 @@ EXPERIMENT = register(
     tutorial="000, 001",
     claim="Because ReLU's (like sigmoid's) outputs and gradients are non-negative, weight updates zig-zag towards "
     "the optimum; tutorial 001 argues the same happens whatever the activation as long as the inputs share a sign.",
-    korean="ReLU의 출력값은 0 또는 양수이며, ReLU의 기울기도 0 또는 1이므로, 둘 다 양수이다. 이로 인해 시그모이드 함수처럼 "
+    korean="ReLU의 출력값은 0 또는 양수이며, ReLU의 기울기도 0 또는 1이므로, 둘 다 양수이다. 이로 인해 "
+    "시그모이드 함수처럼 "
     "가중치 업데이트 시 지그제그로 최적의 가중치를 찾아가는 지그재그 현상이 발생한다. (000) / "
     "L2역시 Activation과 Loss 함수와 별개로 입력이 같은 부호라면 zero-centored 문제와 별개로 똑같이 발생한다. (001)",
     config=Config,
