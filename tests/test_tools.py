@@ -250,3 +250,14 @@ def test_bench_kernels_writes_valid_tables(tmp_path, capsys):
 ])
 def test_bad_arguments_exit_2_with_one_line(capsys, argv, needle):
     assert needle in one_line_error(capsys, *argv)
+
+
+def test_list_command_prints_every_entry_with_its_aliases(capsys):
+    assert cli.main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(actlab.REGISTRY)
+    for line, entry in zip(lines, actlab.REGISTRY.values()):
+        assert line.startswith(entry.name)
+        for alias in entry.aliases:  # the names people bring from PyTorch, JAX and SciPy
+            assert alias in line and actlab.lookup(alias) is entry
+    assert any("hardswish" in line for line in lines)

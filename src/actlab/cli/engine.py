@@ -35,6 +35,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="runs/train", metavar="DIR",
                    help="output folder; its checkpoint.npz (written every epoch) lets a re-run resume")
     p.add_argument("--restart", action="store_true", help="discard a checkpoint in --out and start over")
+    _max_memory(p)
     p.set_defaults(func=_train)
 
     d = defaults(runs.evaluate_file)
@@ -42,6 +43,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="a model.npz written by 'actlab train' or nn.save")
     p.add_argument("--data", default=d["data"])
     p.add_argument("--split", default=d["split"], choices=["train", "test"])
+    _max_memory(p)
     p.set_defaults(func=_evaluate)
 
     d = defaults(runs.diagnose_file)
@@ -53,7 +55,14 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dead-eps", type=float, default=DEAD_EPS, help="dead: |f'(z)| <= this on every example")
     p.add_argument("--sat-eps", type=float, default=SAT_EPS, help="saturated: |f'(z)| < this on most examples")
     p.add_argument("--sat-most", type=float, default=SAT_MOST, help="'most' for saturation (fraction of examples)")
+    _max_memory(p)
     p.set_defaults(func=_diagnose)
+
+
+def _max_memory(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse work estimated to need more memory than SIZE, e.g. 4G or 500M (checked before "
+                        "anything is allocated; default: the memory available now)")
 
 
 def _train(a: argparse.Namespace) -> int:
@@ -61,7 +70,7 @@ def _train(a: argparse.Namespace) -> int:
                    optimizer=a.optimizer, lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay,
                    schedule=a.schedule, epochs=a.epochs, batch_size=a.batch_size, seed=a.seed,
                    batchnorm=a.batchnorm, dropout=a.dropout, dtype=a.dtype, limit=a.limit,
-                   progress=not a.no_progress, restart=a.restart)
+                   progress=not a.no_progress, restart=a.restart, max_memory=a.max_memory)
     h = res["history"]
     if h.resumed_from:
         print(f"resumed from the checkpoint of epoch {h.resumed_from} in {res['out']}")
@@ -75,7 +84,7 @@ def _train(a: argparse.Namespace) -> int:
 
 
 def _evaluate(a: argparse.Namespace) -> int:
-    res = runs.evaluate_file(a.model, data=a.data, split=a.split)
+    res = runs.evaluate_file(a.model, data=a.data, split=a.split, max_memory=a.max_memory)
     print(f"{a.model} ({res['arch']}) on {a.split}: accuracy {res['acc']:.4f}  loss {res['loss']:.4f}  n {res['n']}")
     cm = res["confusion"]
     print("confusion matrix (rows: true class, columns: predicted)")
@@ -89,7 +98,7 @@ def _diagnose(a: argparse.Namespace) -> int:
     from ..nn import diagnostics
 
     res = runs.diagnose_file(a.model, data=a.data, split=a.split, limit=a.limit, dead_eps=a.dead_eps,
-                             sat_eps=a.sat_eps, sat_most=a.sat_most)
+                             sat_eps=a.sat_eps, sat_most=a.sat_most, max_memory=a.max_memory)
     print(f"{a.model} ({res['model'].arch}) on {res['samples']} {a.split} examples")
     print(diagnostics.format_units(res["units"]))
     if res["gradients"]:

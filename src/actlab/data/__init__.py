@@ -13,7 +13,9 @@ from .idx import (
     IdxFile,
     batches,
     bundled_dir,
+    data_shapes,
     find_data,
+    idx_header,
     info,
     load_dataset,
     load_idx,
@@ -28,6 +30,6 @@ from .playground import PLAYGROUND, playground
 
 __all__ = [
     "ENV_VAR", "FILES", "KNOWN", "MIRRORS", "PLAYGROUND", "SPLITS", "Dataset", "Fetched", "IdxFile", "batches",
-    "bundled_dir", "download", "find_data", "info", "load_dataset", "load_idx", "load_mnist", "normalize", "one_hot",
-    "pixel_stats", "playground", "read_idx", "train_val_split",
+    "bundled_dir", "data_shapes", "download", "find_data", "idx_header", "info", "load_dataset", "load_idx",
+    "load_mnist", "normalize", "one_hot", "pixel_stats", "playground", "read_idx", "train_val_split",
 ]

@@ -4,8 +4,12 @@
     one file with the stdlib ``gzip`` module and ``numpy.frombuffer`` (zero copy), after
     checking everything the header promises against the bytes that follow, so a bad
     file gives one :class:`~actlab.errors.ActlabError` naming the file and the fault,
-    never a NumPy or gzip traceback. :func:`load_mnist` / :func:`load_dataset` find the
-    four files, in this order, in
+    never a NumPy or gzip traceback. The header is read first: the memory its data needs
+    is checked against ``max_memory`` or the memory available, and a gzip stream is
+    decompressed chunk by chunk into a buffer of exactly the announced size, so a stream
+    that holds more (a small file of zeros that inflates to gigabytes) is refused as soon
+    as it passes that size. :func:`idx_header` and :func:`data_shapes` read headers only.
+    :func:`load_mnist` / :func:`load_dataset` find the four files, in this order, in
 
     1. the ``data`` argument (a directory),
     2. the directory named by the environment variable ``ACTLAB_DATA``,
@@ -32,24 +36,27 @@ Downloads are in :mod:`actlab.data.download`, the Playground 2-D sets in
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import hashlib
+import io
 import math
 import os
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 
 from ..errors import ActlabError, check_choice, check_int, check_real
 
 __all__ = [
-    "FILES", "KNOWN", "MIRRORS", "SPLITS", "Dataset", "IdxFile", "batches", "bundled_dir", "find_data", "info",
-    "load_dataset", "load_idx", "load_mnist", "normalize", "one_hot", "pixel_stats", "read_idx", "train_val_split",
+    "FILES", "KNOWN", "MIRRORS", "SPLITS", "Dataset", "IdxFile", "batches", "bundled_dir", "data_shapes", "find_data",
+    "idx_header", "info", "load_dataset", "load_idx", "load_mnist", "normalize", "one_hot", "pixel_stats", "read_idx",
+    "train_val_split",
 ]
 
 ENV_VAR = "ACTLAB_DATA"
@@ -174,64 +181,183 @@ def _identify(raw: bytes, content: bytes | Callable[[], bytes]) -> tuple[str, tu
     return sha, hit
 
 
-def _decompress(path: Path, raw: bytes) -> bytes:
+# ---- memory: a file's header says how much its data needs; that is checked first
+
+#: below this, a decode is not checked against the machine (no /proc read)
+_SMALL = 64 * 2**20
+
+
+def _available_memory() -> int | None:
+    """Bytes available for a new allocation (``MemAvailable`` of /proc/meminfo, else free
+    pages), None if unknown. The same rule as :func:`actlab.nn.memory.available_memory`
+    (the data room does not import the engine)."""
     try:
-        return gzip.decompress(raw)
-    except EOFError:
-        raise _fail(path, "the gzip stream ends early (truncated file); download it again") from None
-    except (OSError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
-        raise _fail(path, f"corrupted gzip data ({err}); download it again") from None
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
-def _parse_idx(path: Path, body: bytes, magic_expected: int | None) -> tuple[np.ndarray, int]:
-    if len(body) < 4:
-        raise _fail(path, f"too short for an IDX header ({len(body)} bytes)")
-    magic = int.from_bytes(body[:4], "big")
-    code, ndim = body[2], body[3]
-    if body[0] or body[1] or code not in _IDX_TYPES or ndim == 0:
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def _check_max_memory(max_memory: int | None, owner: str) -> int | None:
+    if max_memory is None:
+        return None
+    return check_int(max_memory, "max_memory", owner, low=1)
+
+
+def _fits(need: int, max_memory: int | None) -> tuple[bool, str]:
+    """Whether ``need`` bytes fit the budget, and the budget as words (for the message)."""
+    if max_memory is not None:
+        return need <= max_memory, f"the max_memory budget is {_size(max_memory)}"
+    if need < _SMALL:
+        return True, ""
+    limit = _available_memory()
+    return limit is None or need <= limit, f"{_size(limit or 0)} are available (MemAvailable)"
+
+
+def _check_memory(path: Path, need: int, what: str, max_memory: int | None) -> None:
+    ok, budget = _fits(need, max_memory)
+    if not ok:
+        raise _fail(path, f"{what} needs {_size(need)} of memory but {budget}; pass max_memory= (bytes) to set "
+                          f"the budget")
+
+
+def _header(path: Path, head: bytes, magic_expected: int | None) -> tuple[int, tuple[int, ...], np.dtype, int]:
+    """(magic, shape, dtype, header length) from the first bytes of an IDX file."""
+    if len(head) < 4:
+        raise _fail(path, f"too short for an IDX header ({len(head)} bytes)")
+    magic = int.from_bytes(head[:4], "big")
+    code, ndim = head[2], head[3]
+    if head[0] or head[1] or code not in _IDX_TYPES or ndim == 0:
         raise _fail(path, f"not an IDX file: bad magic number {_describe_magic(magic)}; "
                           f"expected e.g. {_describe_magic(MAGIC_IMAGES)} for images or "
                           f"{_describe_magic(MAGIC_LABELS)} for labels")
     if magic_expected is not None and magic != magic_expected:
         raise _fail(path, f"wrong magic number {_describe_magic(magic)}; expected {_describe_magic(magic_expected)}")
     header = 4 + 4 * ndim
-    if len(body) < header:
-        raise _fail(path, f"truncated header: {ndim} dimensions need {header} bytes, the file has {len(body)}")
-    shape = tuple(int.from_bytes(body[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    dtype = _IDX_TYPES[code]
+    if len(head) < header:
+        raise _fail(path, f"truncated header: {ndim} dimensions need {header} bytes, the file has {len(head)}")
+    shape = tuple(int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    return magic, shape, _IDX_TYPES[code], header
+
+
+def _length_error(path: Path, shape: tuple[int, ...], dtype: np.dtype, have: int) -> ActlabError:
     need = math.prod(shape) * dtype.itemsize
-    have = len(body) - header
     dims = "x".join(map(str, shape))
     if have < need:
-        raise _fail(path, f"truncated: the header announces {dims} {dtype.name} ({need:,} bytes of data) "
-                          f"but only {have:,} bytes follow")
-    if have > need:
-        raise _fail(path, f"{have - need:,} unexpected bytes after the {dims} {dtype.name} data "
-                          f"announced by the header (corrupted or not an IDX file)")
+        return _fail(path, f"truncated: the header announces {dims} {dtype.name} ({need:,} bytes of data) "
+                           f"but only {have:,} bytes follow")
+    return _fail(path, f"{have - need:,} unexpected bytes after the {dims} {dtype.name} data "
+                       f"announced by the header (corrupted or not an IDX file)")
+
+
+def _array(body: bytes | bytearray, header: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     arr = np.frombuffer(body, dtype=dtype, count=math.prod(shape), offset=header).reshape(shape)
     if dtype.byteorder == ">":
         arr = arr.astype(dtype.newbyteorder("="))
     arr.flags.writeable = False
-    return arr, magic
+    return arr
+
+
+def _parse_idx(path: Path, body: bytes, magic_expected: int | None,
+               max_memory: int | None = None) -> tuple[np.ndarray, int]:
+    magic, shape, dtype, header = _header(path, body, magic_expected)
+    need = math.prod(shape) * dtype.itemsize
+    if len(body) - header != need:
+        raise _length_error(path, shape, dtype, len(body) - header)
+    if dtype.byteorder == ">":
+        _check_memory(path, need, f"converting its {'x'.join(map(str, shape))} {dtype.name} data", max_memory)
+    return _array(body, header, shape, dtype), magic
+
+
+@contextlib.contextmanager
+def _gzip_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except EOFError:
+        raise _fail(path, "the gzip stream ends early (truncated file); download it again") from None
+    except (OSError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
+        raise _fail(path, f"corrupted gzip data ({err}); download it again") from None
+
+
+def _read_head(stream: BinaryIO) -> bytes:
+    """The header bytes of an IDX stream (fewer if the stream ends first)."""
+    head = stream.read(4)
+    if len(head) == 4:
+        head += stream.read(4 * head[3])
+    return head
+
+
+#: decompressed bytes per read: the body is filled in place, chunk by chunk
+_CHUNK = 1 << 20
+
+
+def _decompress(path: Path, raw: bytes, magic_expected: int | None = None,
+                max_memory: int | None = None) -> tuple[bytearray, int, tuple[int, ...], np.dtype, int]:
+    """Decompress a gzip IDX file into its body, streaming: the header is read first, the
+    memory its data needs checked, then exactly that many bytes are decompressed; a stream
+    that holds more than the header announces is refused at once (never decompressed to
+    its end), as is one that holds less. Returns (body, magic, shape, dtype, header length)."""
+    with _gzip_errors(path):
+        f = gzip.GzipFile(fileobj=io.BytesIO(raw))
+        head = _read_head(f)
+        magic, shape, dtype, header = _header(path, head, magic_expected)
+        need = math.prod(shape) * dtype.itemsize
+        dims = f"{'x'.join(map(str, shape))} {dtype.name}"
+        _check_memory(path, len(raw) + header + need * (2 if dtype.byteorder == ">" else 1),
+                      f"decompressing the {dims} data its header announces", max_memory)
+        body = bytearray(header + need)
+        body[:header] = head
+        pos = header
+        while pos < len(body):
+            chunk = f.read(min(_CHUNK, len(body) - pos))
+            if not chunk:
+                raise _length_error(path, shape, dtype, pos - header)
+            body[pos:pos + len(chunk)] = chunk
+            pos += len(chunk)
+        if f.read(1):  # also completes the CRC and length check of the gzip member
+            raise _fail(path, f"unexpected bytes after the {dims} data announced by the header (corrupted or "
+                              f"not an IDX file); decompression stopped there")
+    return body, magic, shape, dtype, header
 
 
 @functools.lru_cache(maxsize=8)
-def _read_cached(path: str, size: int, mtime_ns: int, inode: int, magic: int | None) -> IdxFile:
+def _read_cached(path: str, size: int, mtime_ns: int, inode: int, magic: int | None,
+                 max_memory: int | None = None) -> IdxFile:
     # size, mtime and inode are only cache keys: a replaced or rewritten file is read again.
     p = Path(path)
+    _check_memory(p, size, "reading the file", max_memory)
     try:
         raw = p.read_bytes()
     except OSError as err:
         raise _fail(p, f"cannot be read ({err.strerror or err})") from None
     compressed = raw[:2] == _GZIP_MAGIC
-    body = _decompress(p, raw) if compressed else raw
-    arr, found = _parse_idx(p, body, magic)
+    if compressed:
+        body, found, shape, dtype, header = _decompress(p, raw, magic, max_memory)
+        arr = _array(body, header, shape, dtype)
+    else:
+        body = raw
+        arr, found = _parse_idx(p, raw, magic, max_memory)
     sha, identity = _identify(raw, body)
     return IdxFile(path=p, array=arr, magic=found, compressed=compressed, sha256=sha, identity=identity)
 
 
-def read_idx(path: str | os.PathLike, *, magic: int | None = None) -> IdxFile:
+def read_idx(path: str | os.PathLike, *, magic: int | None = None, max_memory: int | None = None) -> IdxFile:
     """Decode an IDX file (gzip or raw) with its checksum status; see :func:`load_idx`."""
+    max_memory = _check_max_memory(max_memory, "read_idx")
     p = Path(path).expanduser()
     try:
         st = p.resolve().stat()
@@ -239,17 +365,50 @@ def read_idx(path: str | os.PathLike, *, magic: int | None = None) -> IdxFile:
         raise _fail(p, "does not exist" if not p.exists() else "cannot be read") from None
     if not p.is_file():
         raise _fail(p, "is not a file")
-    return _read_cached(str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, magic)
+    return _read_cached(str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, magic, max_memory)
 
 
-def load_idx(path: str | os.PathLike, *, magic: int | None = None) -> np.ndarray:
+def idx_header(path: str | os.PathLike, *, magic: int | None = None) -> tuple[int, tuple[int, ...], np.dtype]:
+    """``(magic, shape, dtype)`` of an IDX file (gzip or raw) from its header alone: only
+    its first bytes are read or decompressed. What a caller sizes before loading it.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "tiny-idx1-ubyte"
+    >>> _ = p.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]))
+    >>> idx_header(p)
+    (2049, (3,), dtype('uint8'))
+    """
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise _fail(p, "does not exist" if not p.exists() else "is not a file")
+    try:
+        with open(p, "rb") as fh:
+            compressed = fh.read(2) == _GZIP_MAGIC
+            fh.seek(0)
+            if compressed:
+                with _gzip_errors(p), gzip.GzipFile(fileobj=fh) as f:
+                    head = _read_head(f)
+            else:
+                head = _read_head(fh)
+    except OSError as err:
+        raise _fail(p, f"cannot be read ({err.strerror or err})") from None
+    found, shape, dtype, _ = _header(p, head, magic)
+    return found, shape, dtype.newbyteorder("=")
+
+
+def load_idx(path: str | os.PathLike, *, magic: int | None = None, max_memory: int | None = None) -> np.ndarray:
     """The array stored in an IDX file, read-only, native byte order.
 
     IDX: a big-endian header ``0x00 0x00 <type> <ndim>`` then ``ndim`` uint32 sizes, then
     the data row-major. Type codes: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
     0x0D float32, 0x0E float64; MNIST images are 2051 (uint8, 3-D), labels 2049 (uint8,
     1-D). Gzip is detected from the content, not the name. ``magic`` demands one magic
-    number. The data length must equal what the header announces exactly.
+    number. The data length must equal what the header announces exactly; a gzip stream
+    is decompressed only up to that length (anything beyond it is refused unread).
+
+    The memory the header announces is checked first against ``max_memory`` (bytes;
+    default: the memory available, ``MemAvailable``), so an absurd header is refused
+    before anything is allocated.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "tiny-idx1-ubyte"
@@ -262,7 +421,7 @@ def load_idx(path: str | os.PathLike, *, magic: int | None = None) -> np.ndarray
     actlab.errors.ActlabError: IDX file .../tiny-idx1-ubyte: wrong magic number 2049 (0x00000801: uint8, 1-D);
     expected 2051 (0x00000803: uint8, 3-D)
     """
-    return read_idx(path, magic=magic).array
+    return read_idx(path, magic=magic, max_memory=max_memory).array
 
 
 # --------------------------------------------------------------------------- locating
@@ -322,11 +481,28 @@ def find_data(data: str | os.PathLike | None = None) -> tuple[dict[str, Path], s
                       f"Put the four IDX files there or run 'actlab data download --dir {candidates}'")
 
 
-def _checked(files: dict[str, Path], source: str) -> dict[str, IdxFile]:
+_MAGIC = {"images": MAGIC_IMAGES, "labels": MAGIC_LABELS}
+
+
+def data_shapes(data: str | os.PathLike | None = None) -> dict[str, tuple[int, ...]]:
+    """role -> shape of the four files of an MNIST-format dataset (found as by
+    :func:`find_data`), from their headers alone: what a caller sizes before loading.
+
+    >>> data_shapes()["test_images"]
+    (10000, 28, 28)
+    """
+    files, _ = find_data(data)
+    return {role: idx_header(p, magic=_MAGIC[role.split("_")[1]])[1] for role, p in files.items()}
+
+
+def _checked(files: dict[str, Path], source: str, max_memory: int | None = None) -> dict[str, IdxFile]:
     """Decode the four files and check them against each other and their checksums."""
-    magic = {"images": MAGIC_IMAGES, "labels": MAGIC_LABELS}
-    out = {role: read_idx(p, magic=magic[role.split("_")[1]]) for role, p in files.items()}
+    out = {role: read_idx(p, magic=_MAGIC[role.split("_")[1]], max_memory=max_memory) for role, p in files.items()}
     for role, f in out.items():
+        if f.array.size == 0:
+            raise _fail(f.path, f"holds no {role.split('_')[1][:-1]} data (shape "
+                                f"{'x'.join(map(str, f.array.shape))}): a data set needs at least one example "
+                                f"in each split")
         if f.identity is not None and f.identity[1] != role:
             ds, other, kind = f.identity
             raise _fail(f.path, f"its {kind} checksum is that of the {ds} {other} file, not {role}")
@@ -393,11 +569,13 @@ def _train_stats(key: tuple[str, int, int, int]) -> tuple[float, float]:
 
 
 @functools.lru_cache(maxsize=8)
-def _prepared(x_key, y_key, stats_key, norm, flatten, dtype_str, classes):
+def _prepared(x_key, y_key, stats_key, norm, flatten, dtype_str, classes, max_memory=None):
     """One split, converted; ``classes`` > 0 asks for one-hot labels."""
-    X = read_idx(x_key[0], magic=MAGIC_IMAGES).array
-    y = read_idx(y_key[0], magic=MAGIC_LABELS).array
+    X = read_idx(x_key[0], magic=MAGIC_IMAGES, max_memory=max_memory).array
+    y = read_idx(y_key[0], magic=MAGIC_LABELS, max_memory=max_memory).array
     dtype = np.dtype(dtype_str)
+    need = X.size * dtype.itemsize + len(y) * (classes * dtype.itemsize if classes else 8)
+    _check_memory(Path(x_key[0]), need, f"converting its {len(X):,} images to {dtype.name}", max_memory)
     if norm == "standardize":
         mean, std = _train_stats(stats_key)
         X = normalize(X, standardize=True, mean=mean, std=std, dtype=dtype)
@@ -440,16 +618,18 @@ def load_dataset(
     flatten: bool = True,
     dtype: np.typing.DTypeLike = np.float32,
     one_hot: bool = False,
+    max_memory: int | None = None,
 ) -> Dataset:
     """Both splits of an MNIST-format dataset; see :func:`load_mnist` for the options."""
     normalize, dt = _prepare_args(normalize, dtype, "load_dataset")
+    max_memory = _check_max_memory(max_memory, "load_dataset")
     files, source = find_data(data)
-    checked = _checked(files, source)
+    checked = _checked(files, source, max_memory)
     stats = _stat_key(files["train_images"])
     classes = _classes(checked) if one_hot else 0
     arrays = {
         split: _prepared(_stat_key(files[f"{split}_images"]), _stat_key(files[f"{split}_labels"]), stats,
-                         normalize, bool(flatten), dt.str, classes)
+                         normalize, bool(flatten), dt.str, classes, max_memory)
         for split in SPLITS
     }
     return Dataset(X_train=arrays["train"][0], y_train=arrays["train"][1], X_test=arrays["test"][0],
@@ -464,6 +644,7 @@ def load_mnist(
     flatten: bool = True,
     dtype: np.typing.DTypeLike = np.float32,
     one_hot: bool = False,
+    max_memory: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)`` of one split of MNIST (or any dataset in its format) — read-only, cached.
 
@@ -473,7 +654,10 @@ def load_mnist(
     split's pixel mean and std (MNIST: m = 0.1307, s = 0.3081); False keeps 0..255 (pass
     ``dtype=np.uint8`` for the raw bytes, zero copy). ``flatten``: ``(n, 784)`` instead of
     ``(n, 28, 28)`` (add a channel axis with ``X[:, None]``). ``y``: int64 class indices,
-    or ``(n, classes)`` one-hot rows in ``dtype`` with ``one_hot=True``.
+    or ``(n, classes)`` one-hot rows in ``dtype`` with ``one_hot=True``. ``max_memory``
+    (bytes; default: the memory available): files and conversions that would need more
+    are refused, from their headers, before anything is decoded. A split with no examples
+    is refused.
 
     >>> X, y = load_mnist(split="test")
     >>> X.shape, X.dtype, y[:5], float(X.max())
@@ -481,11 +665,12 @@ def load_mnist(
     """
     check_choice(split, "split", "load_mnist", SPLITS)
     normalize, dt = _prepare_args(normalize, dtype, "load_mnist")
+    max_memory = _check_max_memory(max_memory, "load_mnist")
     files, source = find_data(data)
-    checked = _checked(files, source)
+    checked = _checked(files, source, max_memory)
     return _prepared(_stat_key(files[f"{split}_images"]), _stat_key(files[f"{split}_labels"]),
                      _stat_key(files["train_images"]), normalize, bool(flatten), dt.str,
-                     _classes(checked) if one_hot else 0)
+                     _classes(checked) if one_hot else 0, max_memory)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -4,7 +4,8 @@ Everything an experiment needs is here (``from actlab import nn``), one module p
 :mod:`~actlab.nn.layers`, :mod:`~actlab.nn.init` (initialisers, seeds),
 :mod:`~actlab.nn.model` (Sequential, mlp, from_weights), :mod:`~actlab.nn.losses`,
 :mod:`~actlab.nn.optim`, :mod:`~actlab.nn.hooks` (the recorder), :mod:`~actlab.nn.training` (fit, evaluate),
-:mod:`~actlab.nn.persist` (save, load, checkpoints), :mod:`~actlab.nn.gradient_check` and
+:mod:`~actlab.nn.persist` (save, load, checkpoints), :mod:`~actlab.nn.memory` (estimates
+checked before anything is allocated), :mod:`~actlab.nn.gradient_check` and
 :mod:`~actlab.nn.diagnostics`. The engine imports the catalogue and nothing above it.
 Conventions:
 
@@ -39,17 +40,30 @@ from .hooks import Recorder, record, summarize
 from .init import GAINED, INITS, as_rng, initialize, parse_init
 from .layers import LAYER_TYPES, Activation, BatchNorm, Dense, Dropout, Layer, Parameter, PReLU
 from .losses import MSE, Loss, SigmoidBCE, SoftmaxCrossEntropy, loss_for
-from .model import IDENTITY_NAMES, Sequential, from_architecture, from_weights, mlp, parse_arch
+from .memory import MemoryEstimate, available_memory, check_memory, parse_memory
+from .model import (
+    IDENTITY_NAMES,
+    Sequential,
+    check_architecture,
+    from_architecture,
+    from_weights,
+    memory_estimate,
+    mlp,
+    mlp_architecture,
+    parse_arch,
+)
 from .optim import OPTIMIZERS, SGD, Adam, Optimizer, make_optimizer, schedule
-from .persist import CheckpointMismatch, load, save
+from .persist import CheckpointMismatch, CheckpointUnreadable, load, read_architecture, save
 from .training import History, confusion_matrix, evaluate, fit
 
 __all__ = [
     "Parameter", "Layer", "Dense", "Activation", "PReLU", "BatchNorm", "Dropout", "LAYER_TYPES",
     "Sequential", "mlp", "from_weights", "from_architecture", "parse_arch", "IDENTITY_NAMES",
+    "mlp_architecture", "check_architecture", "memory_estimate", "MemoryEstimate", "available_memory",
+    "check_memory", "parse_memory",
     "initialize", "parse_init", "as_rng", "INITS", "GAINED",
     "Loss", "SoftmaxCrossEntropy", "SigmoidBCE", "MSE", "loss_for",
     "Optimizer", "SGD", "Adam", "OPTIMIZERS", "schedule", "make_optimizer",
-    "save", "load", "CheckpointMismatch", "gradcheck", "gradcheck_layer",
+    "save", "load", "read_architecture", "CheckpointMismatch", "CheckpointUnreadable", "gradcheck", "gradcheck_layer",
     "fit", "evaluate", "confusion_matrix", "History", "Recorder", "record", "summarize", "diagnostics",
 ]

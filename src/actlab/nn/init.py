@@ -21,11 +21,24 @@ def as_rng(seed: Seed) -> np.random.Generator:
     """``np.random.default_rng(seed)``, passing a Generator through unchanged."""
     if isinstance(seed, np.random.Generator):
         return seed
-    return np.random.default_rng(seed)
+    if isinstance(seed, bool):
+        raise ActlabError(f"A seed is a non-negative int, a np.random.Generator or None. Got {seed!r} instead.")
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError, OverflowError):
+        text = repr(seed)
+        text = text if len(text) <= 80 else text[:77] + "..."
+        raise ActlabError(f"A seed is a non-negative int, a np.random.Generator or None. Got {text} instead.") from None
 
 
 def check_dtype(dtype: Any) -> np.dtype:
-    dt = np.dtype(dtype)
+    """``dtype`` as a NumPy dtype if it is float32 or float64 (else one ActlabError)."""
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError):
+        text = repr(dtype)
+        text = text if len(text) <= 80 else text[:77] + "..."
+        raise ActlabError(f"The engine computes in float32 or float64. Got dtype {text} instead.") from None
     if dt not in (np.float32, np.float64):
         raise ActlabError(f"The engine computes in float32 or float64. Got dtype {dt} instead.")
     return dt

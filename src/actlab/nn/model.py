@@ -8,6 +8,7 @@ The network returns logits: the output activation is fused into the loss.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,8 +18,19 @@ from ..catalogue import registry
 from ..errors import ActlabError, check_int, check_real, unknown
 from .init import GAINED, as_rng, check_dtype, parse_init
 from .layers import LAYER_TYPES, Activation, BatchNorm, Dense, Dropout, Layer, Parameter, PReLU
+from .memory import MemoryEstimate, _clip, _short, check_memory
 
 IDENTITY_NAMES = ("identity", "linear", "none")
+#: the format of :meth:`Sequential.architecture` records
+FORMAT = "actlab.nn/1"
+#: the arguments each layer type takes in an architecture record (name -> required)
+LAYER_ARGS: dict[str, dict[str, bool]] = {
+    "Dense": {"n_in": True, "n_out": True, "bias": False},
+    "Activation": {"spec": True, "derivative_at_zero": False},
+    "PReLU": {"n": True, "shared": False, "init": False},
+    "BatchNorm": {"n": True, "momentum": False, "eps": False},
+    "Dropout": {"p": True},
+}
 
 
 def _output_bound(output: str | None) -> registry.Bound | None:
@@ -166,7 +178,7 @@ class Sequential:
         return np.argmax(z, axis=1)
 
     def architecture(self) -> dict[str, Any]:
-        return {"format": "actlab.nn/1", "output": self.output, "dtype": str(self.dtype),
+        return {"format": FORMAT, "output": self.output, "dtype": str(self.dtype),
                 "layers": [layer.config() for layer in self.layers]}
 
     def state(self) -> dict[str, np.ndarray]:
@@ -200,7 +212,7 @@ def parse_arch(arch: str | Sequence[int]) -> list[int]:
     >>> parse_arch("784-64-10")
     [784, 64, 10]
     """
-    bad = ActlabError(f"An architecture is sizes joined by '-', e.g. '784-64-10'. Got {arch!r} instead.")
+    bad = ActlabError(f"An architecture is sizes joined by '-', e.g. '784-64-10'. Got {_short(arch)} instead.")
     if isinstance(arch, str):
         try:
             sizes = [int(s) for s in arch.strip().split("-")]
@@ -227,6 +239,77 @@ def _layer_gain(spec: str | None, kind: str) -> float | None:
         return None
 
 
+def _width_after(bound: registry.Bound, n: int, where: str) -> int:
+    """The width after a hidden activation fed ``n`` units: ``n``, or what a vector entry
+    that changes it gives (glu: n / 2)."""
+    shape_of = bound.definition.out_shape
+    if shape_of is None:
+        return n
+    try:
+        return int(shape_of((1, n))[-1])
+    except ActlabError as err:
+        raise ActlabError(f"{where} has {n} units, which {bound.spec} cannot take ({str(err).rstrip('.')}); "
+                          f"{bound.spec} changes the width and the next layer takes its output width.") from None
+
+
+def _mlp_plan(arch: str | Sequence[int], activation: str | Sequence[str], output: str | None,
+              dropout: float, dtype: Any) -> dict[str, Any]:
+    """Everything :func:`mlp` checks before drawing a weight (nothing is allocated)."""
+    sizes = parse_arch(arch)
+    n_hidden = len(sizes) - 2
+    acts = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+    if len(acts) != n_hidden:
+        raise ActlabError(
+            f"mlp {'-'.join(map(str, sizes))} has {n_hidden} hidden layers: give one activation or {n_hidden}. "
+            f"Got {len(acts)} instead."
+        )
+    dt = check_dtype(dtype)
+    dropout = check_real(dropout, "dropout", "mlp", 0, 1, high_open=True)
+    out_spec = None if output is None or output in IDENTITY_NAMES else registry.get(output).spec
+    bounds = [None if a == "prelu" else registry.get(a) for a in acts]
+    name = "-".join(map(str, sizes))
+    # the width each hidden activation passes on: its layer's size, or half of it after glu
+    widths = [sizes[i + 1] if b is None else _width_after(b, sizes[i + 1], f"mlp {name}: hidden layer {i + 1}")
+              for i, b in enumerate(bounds)]
+    return {"sizes": sizes, "acts": acts, "bounds": bounds, "widths": widths, "dtype": dt, "dropout": dropout,
+            "out_spec": out_spec}
+
+
+def mlp_architecture(
+    arch: str | Sequence[int],
+    *,
+    activation: str | Sequence[str] = "relu",
+    output: str | None = "softmax",
+    batchnorm: bool = False,
+    dropout: float = 0.0,
+    dtype: Any = np.float32,
+) -> dict[str, Any]:
+    """The architecture record of ``mlp(arch, ...)`` (what :meth:`Sequential.architecture`
+    returns), computed without building the model: what :func:`memory_estimate` sizes.
+
+    >>> [layer["type"] for layer in mlp_architecture("4-8-3", batchnorm=True)["layers"]]
+    ['Dense', 'BatchNorm', 'Activation', 'Dense']
+    """
+    plan = _mlp_plan(arch, activation, output, dropout, dtype)
+    sizes, widths = plan["sizes"], plan["widths"]
+    layers: list[dict[str, Any]] = []
+    for i in range(len(sizes) - 1):
+        n_in = sizes[0] if i == 0 else widths[i - 1]
+        layers.append({"type": "Dense", "n_in": n_in, "n_out": sizes[i + 1], "bias": True})
+        if i == len(sizes) - 2:
+            break
+        n = sizes[i + 1]
+        if batchnorm:
+            layers.append({"type": "BatchNorm", "n": n, "momentum": 0.9, "eps": 1e-5})
+        b = plan["bounds"][i]
+        layers.append({"type": "PReLU", "n": n, "shared": False, "init": 0.25} if b is None
+                      else {"type": "Activation", "spec": b.spec})
+        if plan["dropout"] > 0:
+            layers.append({"type": "Dropout", "p": plan["dropout"]})
+    return {"format": FORMAT, "output": "identity" if plan["out_spec"] is None else plan["out_spec"],
+            "dtype": str(plan["dtype"]), "layers": layers}
+
+
 def mlp(
     arch: str | Sequence[int],
     *,
@@ -240,6 +323,7 @@ def mlp(
     seed: int | np.random.Generator | None = 0,
     dtype: Any = np.float32,
     bias_init: float = 0.0,
+    max_memory: int | str | None = None,
 ) -> Sequential:
     """A multilayer perceptron: [Dense, (BatchNorm), activation, (Dropout)] per hidden
     layer, then a Dense output layer giving logits.
@@ -249,6 +333,14 @@ def mlp(
     after each Dense layer (``actlab.get(spec).gain``; sqrt(2) for ReLU, 1 for the output
     layer's softmax); ``gain=`` overrides it everywhere.
 
+    A vector activation that changes the width passes its output width on: with glu
+    (which gates one half of its input with the other) ``"784-64-10"`` is Dense 784->64,
+    glu -> 32 units, Dense 32->10, and every glu layer needs an even size.
+
+    The memory the model needs is estimated first (:func:`memory_estimate`) and an
+    architecture that does not fit ``max_memory`` (bytes or e.g. ``"4G"``; default: the
+    memory available) is refused before anything is allocated.
+
     >>> mlp("784-64-10")
     Sequential([
       Dense(n_in=784, n_out=64, bias=True),
@@ -256,25 +348,20 @@ def mlp(
       Dense(n_in=64, n_out=10, bias=True)
     ], output='softmax')
     """
-    sizes = parse_arch(arch)
-    n_hidden = len(sizes) - 2
-    acts = [activation] * n_hidden if isinstance(activation, str) else list(activation)
-    if len(acts) != n_hidden:
-        raise ActlabError(
-            f"mlp {'-'.join(map(str, sizes))} has {n_hidden} hidden layers: give one activation or {n_hidden}. "
-            f"Got {len(acts)} instead."
-        )
-    dt = check_dtype(dtype)
+    plan = _mlp_plan(arch, activation, output, dropout, dtype)
+    sizes, acts, bounds, widths, dt = plan["sizes"], plan["acts"], plan["bounds"], plan["widths"], plan["dtype"]
+    n_hidden, dropout, out_spec = len(sizes) - 2, plan["dropout"], plan["out_spec"]
     kind, _ = parse_init(init)
-    dropout = check_real(dropout, "dropout", "mlp", 0, 1, high_open=True)
     bias_init = check_real(bias_init, "bias_init", "mlp")
-    out_spec = None if output is None or output in IDENTITY_NAMES else registry.get(output).spec
-    # validate activations before drawing anything
-    bounds = [None if a == "prelu" else registry.get(a) for a in acts]
+    est = memory_estimate(mlp_architecture(sizes, activation=acts, output=output, batchnorm=batchnorm,
+                                           dropout=dropout, dtype=dt), build=True)
+    check_memory(est, f"mlp {'-'.join(map(str, sizes))} ({dt})", max_memory,
+                 "use smaller layers, or pass max_memory= to set the budget")
+    # validate everything before drawing anything
     rng = as_rng(seed)
     layers: list[Layer] = []
     for i in range(n_hidden + 1):
-        n_in, n_out = sizes[i], sizes[i + 1]
+        n_in, n_out = sizes[0] if i == 0 else widths[i - 1], sizes[i + 1]
         nxt = (acts[i] if bounds[i] is None else bounds[i].spec) if i < n_hidden else out_spec
         g = gain if gain is not None else _layer_gain("leaky_relu(slope=0.25)" if nxt == "prelu" else nxt, kind)
         if i == n_hidden and gain is None and kind in ("he_normal", "he_uniform") and g is None:
@@ -290,22 +377,253 @@ def mlp(
     return Sequential(layers, output=output)
 
 
-def from_architecture(arch: dict[str, Any], dtype: Any = None) -> Sequential:
-    """Rebuild a model (fresh weights) from :meth:`Sequential.architecture`."""
-    dt = check_dtype(dtype if dtype is not None else arch.get("dtype", "float32"))
+# --------------------------------------------------------------------------- architecture records
+
+
+def _arg(cfg: dict[str, Any], key: str, where: str, kind: str) -> Any:
+    """One argument of a layer record, checked to be of ``kind`` ("size", "bool", "real", "str")."""
+    v = cfg[key]
+    if v is None and key == "derivative_at_zero":
+        return None
+    expected = {"size": "a positive int", "bool": "true or false", "str": "a string", "real": "a finite number"}[kind]
+    ok = {"size": isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 2**62,
+          "bool": isinstance(v, bool), "str": isinstance(v, str),
+          "real": isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= 1e300}[kind]
+    if not ok:
+        raise ActlabError(f"The {key!r} parameter of {where} must be {expected}. Got {_short(v)} instead.")
+    return check_real(v, key, where) if kind == "real" else v
+
+
+_ARG_KINDS = {"n_in": "size", "n_out": "size", "n": "size", "bias": "bool", "shared": "bool", "spec": "str",
+              "derivative_at_zero": "real", "init": "real", "momentum": "real", "eps": "real", "p": "real"}
+
+
+def check_architecture(arch: Any) -> dict[str, Any]:
+    """A validated copy of an architecture record (:meth:`Sequential.architecture`): known
+    keys and layer types, the arguments each layer takes and nothing else, sizes that fit
+    together (each layer takes the width the one before gives), at least one Dense layer.
+    Every fault is one ActlabError; nothing is allocated.
+    """
+    if not isinstance(arch, dict):
+        raise ActlabError(f"An architecture record is a JSON object. Got {_short(arch)} instead.")
+    extra = sorted(set(arch) - {"format", "output", "dtype", "layers"}, key=str)
+    if extra:
+        raise unknown("key of the architecture record", _clip(extra[0]), ["format", "output", "dtype", "layers"])
+    if arch.get("format", FORMAT) != FORMAT:
+        raise ActlabError(f"The architecture record has format {_short(arch['format'])}; this actlab reads "
+                          f"{FORMAT!r}.")
+    dtype = arch.get("dtype", "float32")
+    if not isinstance(dtype, str):
+        raise ActlabError(f"The dtype of an architecture record is 'float32' or 'float64'. Got {_short(dtype)}.")
+    dt = check_dtype(dtype)
+    output = arch.get("output", "softmax")
+    if output is not None and not isinstance(output, str):
+        raise ActlabError(f"The output of an architecture record is an activation spec. Got {_short(output)}.")
+    output = "identity" if output is None or output in IDENTITY_NAMES else registry.get(output).spec
+    layers = arch.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise ActlabError(f"The architecture record needs a non-empty list of layers. Got {_short(layers)} instead.")
+    out: list[dict[str, Any]] = []
+    width: int | None = None
+    for i, cfg in enumerate(layers):
+        if not isinstance(cfg, dict):
+            raise ActlabError(f"Layer {i} of the architecture record is not a JSON object: {_short(cfg)}.")
+        kind = cfg.get("type")
+        if not isinstance(kind, str) or kind not in LAYER_ARGS:
+            raise unknown("layer type", _clip(kind), LAYER_ARGS)
+        where = f"layer {i} ({kind})"
+        allowed = LAYER_ARGS[kind]
+        for key in cfg:
+            if key != "type" and key not in allowed:
+                raise unknown("argument", _clip(key), allowed, owner=where)
+        missing = [k for k, required in allowed.items() if required and k not in cfg]
+        if missing:
+            raise ActlabError(f"The architecture record's {where} has no {missing[0]!r}.")
+        c: dict[str, Any] = {"type": kind, **{k: _arg(cfg, k, where, _ARG_KINDS[k]) for k in allowed if k in cfg}}
+        if kind == "Dense":
+            if width is not None and c["n_in"] != width:
+                raise ActlabError(f"The architecture record's {where} takes {c['n_in']} inputs but the layer "
+                                  f"before gives {width}.")
+            width = c["n_out"]
+        elif kind == "Activation":
+            bound = registry.get(c["spec"])
+            c["spec"] = bound.spec
+            if width is not None:
+                width = _width_after(bound, width, f"The architecture record's {where}: its input")
+            elif bound.definition.out_shape is not None:
+                raise ActlabError(f"The architecture record's {where}: {bound.spec} changes the width, so a layer "
+                                  f"of known size must come before it.")
+        elif kind in ("PReLU", "BatchNorm"):
+            if width is not None and c["n"] != width:
+                raise ActlabError(f"The architecture record's {where} has {c['n']} units but the layer before "
+                                  f"gives {width}.")
+            width = c["n"]
+        elif not 0 <= c["p"] < 1:
+            raise ActlabError(f"The 'p' parameter of {where} must be a float in the range [0, 1). "
+                              f"Got {c['p']!r} instead.")
+        out.append(c)
+    if not any(c["type"] == "Dense" for c in out):
+        raise ActlabError("The architecture record has no Dense layer: a model needs at least one.")
+    return {"format": FORMAT, "output": output, "dtype": str(dt), "layers": out}
+
+
+def state_shapes(arch: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The arrays :meth:`Sequential.state` holds for a (validated) architecture record,
+    name -> shape, as :func:`~actlab.nn.persist.save` writes them."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for i, c in enumerate(arch["layers"]):
+        if c["type"] == "Dense":
+            shapes[f"layer{i}.W"] = (c["n_in"], c["n_out"])
+            if c.get("bias", True):
+                shapes[f"layer{i}.b"] = (c["n_out"],)
+        elif c["type"] == "PReLU":
+            shapes[f"layer{i}.alpha"] = (1 if c.get("shared", False) else c["n"],)
+        elif c["type"] == "BatchNorm":
+            for k in ("gamma", "beta", "running_mean", "running_var"):
+                shapes[f"layer{i}.{k}"] = (c["n"],)
+    return shapes
+
+
+def arch_name(arch: dict[str, Any]) -> str:
+    """``"784-64-10"``: the Dense sizes of a (validated) architecture record."""
+    dense = [c for c in arch["layers"] if c["type"] == "Dense"]
+    return "-".join(str(n) for n in [dense[0]["n_in"], *(c["n_out"] for c in dense)])
+
+
+# --------------------------------------------------------------------------- memory
+
+#: per layer: the Python objects (layer, buffers dictionaries, a Dropout generator)
+LAYER_OVERHEAD = 8 * 2**10
+#: per training step: the step-loss record, its copy in the History, its JSON
+STEP_BYTES = 72
+#: optimiser arrays per parameter: SGD's step buffer, + velocity (momentum), + Nesterov's
+_OPT_ARRAYS = {None: 0, "sgd": 1, "momentum": 2, "nesterov": 3, "adam": 4}
+
+
+def _row_items(arch: dict[str, Any], train: bool) -> float:
+    """Array entries the layers (and the loss) keep per row of a batch."""
+    items, width, first = 0.0, None, True
+    size = np.dtype(arch["dtype"]).itemsize
+    for c in arch["layers"]:
+        kind = c["type"]
+        if kind == "Dense":
+            items += c["n_out"] + (1 if train else 0)  # y, the ones of the bias gradient
+            if train and not first:
+                items += c["n_in"]  # gx
+            first, width = False, c["n_out"]
+            continue
+        w = width or c.get("n", 0)
+        if kind == "Activation":
+            bound = registry.get(c["spec"])
+            out = _width_after(bound, w, "") if w else w
+            items += out + (w if bound.definition.vector else 0) + (2 * w if train else 0)
+            width = out
+        elif kind == "PReLU":
+            items += w + w / size + (2 * w if train else 0)  # y, the bool mask; tmp, gx
+        elif kind == "BatchNorm":
+            items += 2 * w + (w + 1 if train else 0)  # xhat, y; gx, ones
+        elif kind == "Dropout" and train:
+            items += 3 * w  # mask, y, gx
+    return items + 2 * (width or 0) + 9  # the loss: probabilities, transposed logits, row vectors
+
+
+def memory_estimate(
+    arch: Sequential | dict[str, Any],
+    *,
+    batch_size: int = 0,
+    n_train: int = 0,
+    n_eval: int = 0,
+    optimizer: str | None = None,
+    momentum: float = 0.0,
+    epochs: int = 1,
+    max_steps: int | None = None,
+    eval_batch: int = 2000,
+    checkpoint: bool = False,
+    build: bool = False,
+) -> MemoryEstimate:
+    """Bytes a model, its training or its evaluation needs at the peak, by part, from the
+    architecture alone (a :class:`Sequential` or its :meth:`~Sequential.architecture`
+    record; nothing is allocated):
+
+    * ``parameters`` (and BatchNorm's running statistics), ``gradients``, ``layers`` (the
+      Python objects), with ``build=True`` the ``construction`` copies (the per-layer
+      arrays before they are packed into one flat array, and the float64 draw of the
+      biggest weight matrix);
+    * ``optimiser``: its arrays per parameter (``optimizer`` "sgd", "momentum",
+      "nesterov" or "adam"; "sgd" with ``momentum`` > 0 counts as "momentum");
+    * ``layer buffers``: what the layers and the loss keep per batch shape (a full and a
+      last partial batch of ``batch_size`` rows for training, chunks of ``eval_batch``
+      rows for the ``n_eval`` held-out or evaluated examples), and the ``batch`` buffer;
+    * ``data``: ``n_train`` + ``n_eval`` rows in the model's dtype and int64 labels;
+    * ``history``: per training step (``epochs`` epochs, at most ``max_steps``), and with ``checkpoint`` the
+      serialised checkpoint (model, optimiser state, step losses, twice: the archive and
+      its bytes).
+
+    >>> est = memory_estimate(mlp_architecture("784-100000000-10"), optimizer="sgd")
+    >>> est.describe()
+    'about 888.5 GiB (parameters 296.2 GiB, gradients 296.2 GiB, optimiser 296.2 GiB, ...)'
+    """
+    a = check_architecture(arch.architecture() if isinstance(arch, Sequential) else arch)
+    size = np.dtype(a["dtype"]).itemsize
+    shapes = state_shapes(a)
+    n_values = sum(math.prod(s) for s in shapes.values())
+    n_stats = sum(math.prod(s) for k, s in shapes.items() if k.endswith(("running_mean", "running_var")))
+    n_params = n_values - n_stats
+    n_in = next(c["n_in"] for c in a["layers"] if c["type"] == "Dense")
+    est = MemoryEstimate()
+    est.add("parameters", n_values * size)
+    est.add("gradients", n_params * size)
+    est.add("layers", LAYER_OVERHEAD * len(a["layers"]))
+    if build:
+        biggest = max((math.prod(s) for s in shapes.values()), default=0)
+        est.add("construction", n_params * size + 8 * biggest)
+    opt = "momentum" if optimizer == "sgd" and momentum else optimizer
+    if opt not in _OPT_ARRAYS:
+        raise ActlabError(f"memory_estimate: unknown optimizer {_short(opt)}; one of sgd, momentum, nesterov, adam.")
+    opt_bytes = _OPT_ARRAYS[opt] * n_params * size
+    est.add("optimiser", opt_bytes)
+    batch_size, n_train, n_eval = int(batch_size), int(n_train), int(n_eval)
+    steps = 0
+    if batch_size > 0:
+        rows = min(batch_size, n_train) if n_train else batch_size
+        last = n_train % rows if n_train else 0
+        est.add("layer buffers", (rows + last) * _row_items(a, True) * size)
+        est.add("batch", rows * (n_in * size + 8))
+        steps = math.ceil(n_train / rows) * max(int(epochs), 1) if n_train else 0
+        if max_steps is not None:
+            steps = min(steps, int(max_steps))
+    if n_eval:
+        chunk = min(eval_batch, n_eval)
+        est.add("layer buffers", (chunk + n_eval % chunk) * _row_items(a, False) * size)
+    est.add("data", (n_train + n_eval) * (n_in * size + 8))
+    est.add("history", STEP_BYTES * steps)
+    if checkpoint and batch_size > 0:
+        est.add("checkpoint", 2 * (n_values * size + opt_bytes + 8 * steps))
+    return est
+
+
+def from_architecture(arch: dict[str, Any], dtype: Any = None, max_memory: int | str | None = None) -> Sequential:
+    """Rebuild a model (fresh weights) from :meth:`Sequential.architecture`.
+
+    The record is validated first (:func:`check_architecture`: every fault is one
+    ActlabError) and the model's memory estimated: one that does not fit ``max_memory``
+    (default: the memory available) is refused before anything is allocated."""
+    a = check_architecture(arch)
+    dt = check_dtype(dtype if dtype is not None else a["dtype"])
+    a["dtype"] = str(dt)
+    check_memory(memory_estimate(a, build=True), f"the model {arch_name(a)} ({dt})", max_memory,
+                 "pass max_memory= to set the budget")
     layers: list[Layer] = []
-    for cfg in arch["layers"]:
+    for cfg in a["layers"]:
         cfg = dict(cfg)
         kind = cfg.pop("type")
-        if kind not in LAYER_TYPES:
-            raise unknown("layer type", kind, LAYER_TYPES)
         if kind == "Dense":
             layers.append(Dense(cfg["n_in"], cfg["n_out"], init="zeros", dtype=dt, bias=cfg.get("bias", True)))
         elif kind == "Activation":
             layers.append(Activation(cfg["spec"], derivative_at_zero=cfg.get("derivative_at_zero")))
         else:
             layers.append(LAYER_TYPES[kind](**cfg, dtype=dt))
-    return Sequential(layers, output=arch.get("output", "softmax"))
+    return Sequential(layers, output=a["output"])
 
 
 def from_weights(

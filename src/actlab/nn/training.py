@@ -26,7 +26,8 @@ from . import optim, persist
 from .hooks import Recorder
 from .init import as_rng
 from .losses import Loss, loss_for
-from .model import Sequential
+from .memory import check_memory
+from .model import Sequential, memory_estimate
 from .optim import Optimizer
 
 __all__ = ["History", "fit", "evaluate", "confusion_matrix"]
@@ -146,7 +147,8 @@ class _Run:
     def __init__(self, model: Sequential, X: Any, y: Any, *, val: tuple[Any, Any] | None, loss: Loss | None,
                  optimizer: str | Optimizer, lr: float, momentum: float, nesterov: bool, weight_decay: float,
                  epochs: int, batch_size: int, seed: int | np.random.Generator | None,
-                 schedule: str | Callable[[int], float], max_steps: int | None, shuffle: bool) -> None:
+                 schedule: str | Callable[[int], float], max_steps: int | None, shuffle: bool,
+                 max_memory: int | str | None = None, checkpoint: bool = False) -> None:
         X, y = _check_data(model, X, y, "the training set")
         if val is not None:
             val = _check_data(model, val[0], val[1], "the validation set")
@@ -155,6 +157,22 @@ class _Run:
         batch_size = check_int(batch_size, "batch_size", "fit", low=1)
         if max_steps is not None:
             max_steps = check_int(max_steps, "max_steps", "fit", low=0)
+        # sized before the optimiser, the step-loss record and the batch buffers exist
+        # (the model and the data are already there: they are not counted again)
+        opt_name = optimizer if isinstance(optimizer, str) else None
+        steps = math.ceil(len(X) / batch_size) * epochs
+        if max_steps is not None:
+            steps = min(steps, max_steps)
+        try:
+            est = memory_estimate(model, batch_size=batch_size, n_train=len(X), optimizer=opt_name,
+                                  momentum=momentum, epochs=epochs, max_steps=max_steps, checkpoint=checkpoint)
+        except ActlabError:  # layers the estimate does not know (a hand-made Layer subclass)
+            est = None
+        if est is not None:
+            for part in ("parameters", "gradients", "data"):
+                est.parts.pop(part, None)
+            check_memory(est, f"training {model.arch} (batch size {batch_size}, {steps:,} steps)", max_memory,
+                         "use a smaller batch size or fewer epochs, or pass max_memory= to set the budget")
         self.model, self.X, self.y, self.val = model, X, y, val
         self.loss = loss = loss if loss is not None else loss_for(model.output)
         self.opt = opt = optim.make_optimizer(optimizer, model.parameters(), lr, momentum, nesterov, weight_decay)
@@ -171,7 +189,8 @@ class _Run:
         self.checkpoint: str | None = None
         self.key: dict[str, Any] | None = None
 
-    def resume(self, checkpoint: str | os.PathLike, restart: bool) -> dict[str, Any] | None:
+    def resume(self, checkpoint: str | os.PathLike, restart: bool,
+               max_memory: int | str | None = None) -> dict[str, Any] | None:
         """The checkpoint at ``checkpoint`` (None if absent), with the model, optimiser and
         shuffling generator put in its state; a checkpoint of another run raises."""
         self.checkpoint = checkpoint = os.fspath(checkpoint)
@@ -183,7 +202,7 @@ class _Run:
             shuffle=self.shuffle, epochs=self.epochs, max_steps=self.max_steps)
         if restart and os.path.exists(checkpoint):
             os.unlink(checkpoint)
-        resumed = persist.load_checkpoint(checkpoint)
+        resumed = persist.load_checkpoint(checkpoint, max_memory=max_memory)
         if resumed is not None:
             diff = persist.differences(resumed["key"], key)
             if resumed["step"] > self.total:
@@ -220,8 +239,10 @@ class _Run:
 
     def allocate(self) -> None:
         """The batch buffers every step gathers into (the last, short batch into a view)."""
-        self.xbuf = np.empty((self.batch_size, self.X.shape[1]), self.X.dtype)
-        self.ybuf = np.empty((self.batch_size, *self.y.shape[1:]), self.y.dtype)
+        # never more rows than the data has: a batch size beyond it is one full batch
+        rows = max(min(self.batch_size, self.n), 1)
+        self.xbuf = np.empty((rows, self.X.shape[1]), self.X.dtype)
+        self.ybuf = np.empty((rows, *self.y.shape[1:]), self.y.dtype)
 
     def epoch(self, epoch: int, show: bool,
               callback: Callable[[int, Sequential, float], bool | None] | None) -> tuple[float, int, int, float]:
@@ -331,6 +352,7 @@ def fit(
     shuffle: bool = True,
     checkpoint: str | os.PathLike | None = None,
     restart: bool = False,
+    max_memory: int | str | None = None,
 ) -> History:
     """Train ``model`` with mini-batches; see the module docstring.
 
@@ -348,13 +370,18 @@ def fit(
     weights, ...) raises an ActlabError naming the differences; ``restart=True`` deletes
     it and starts over. With the constant schedule ``epochs`` may grow between runs
     (continue training). A recorder only sees the steps run in this call.
+
+    What training adds to the model and the data (optimiser state, layer buffers at the
+    batch size, the batch, the per-step record, the checkpoint) is estimated first
+    (:func:`~actlab.nn.model.memory_estimate`) and refused beyond ``max_memory`` (bytes or
+    e.g. ``"4G"``; default: the memory available) before anything is allocated.
     """
     from tqdm import tqdm
 
     run = _Run(model, X, y, val=val, loss=loss, optimizer=optimizer, lr=lr, momentum=momentum, nesterov=nesterov,
                weight_decay=weight_decay, epochs=epochs, batch_size=batch_size, seed=seed, schedule=schedule,
-               max_steps=max_steps, shuffle=shuffle)
-    resumed = run.resume(checkpoint, restart) if checkpoint is not None else None
+               max_steps=max_steps, shuffle=shuffle, max_memory=max_memory, checkpoint=checkpoint is not None)
+    resumed = run.resume(checkpoint, restart, max_memory) if checkpoint is not None else None
     hist = run.begin(resumed)
     run.allocate()  # before the recorder is attached: a failed allocation leaves the model as it was
     prev_rec = model.recorder
