@@ -12,6 +12,13 @@ How to add an experiment (one new file, ``src/actlab/claims/experiments/my_claim
    ``QUICK`` and ``FULL`` (dicts of field -> value) shrink or grow it. It must have an
    ``seeds: int`` field (seeds are ``0 .. seeds-1``, recorded in the result). Settings
    are fields, never commented-out lines: ``actlab run my_claim --set lr=0.3`` sets one.
+   Every value is checked before any work (:func:`make_config`): by default an ``int``
+   is at least 1 (a count or a size), a ``float`` is finite and positive (a rate, a
+   scale), a ``str`` is not empty and a ``tuple`` has at least one item, each checked
+   alike. A field that takes other values says so with :func:`setting`, e.g.
+   ``momentum: float = setting(0.9, low=0, high=1, high_open=True)``,
+   ``batchnorm: tuple[int, ...] = setting((0, 1), low=0, high=1)``,
+   ``activations: tuple[str, ...] = setting(("relu", "tanh"), check=activation_spec)``.
 3. A top-level *cell function* ``def cell(c: dict) -> dict`` computing one independent
    cell of the grid (one activation x depth x lr x seed ...) from plain JSON-able
    settings and returning JSON-able numbers. Keep it top-level: it runs in worker
@@ -39,6 +46,7 @@ import base64
 import dataclasses
 import importlib
 import json
+import math
 import os
 import time
 import typing
@@ -52,7 +60,8 @@ from .runner import Runner
 
 __all__ = [
     "EXPERIMENTS", "Experiment", "Outcome", "Result", "Verdict", "Figure", "register", "get", "names",
-    "make_config", "run", "CONFIRMED", "CAVEATS", "REFUTED", "SIZES",
+    "make_config", "run", "CONFIRMED", "CAVEATS", "REFUTED", "SIZES", "Rule", "setting", "validate_config",
+    "activation_spec", "classification_sets",
 ]
 
 CONFIRMED = "confirmed"
@@ -186,13 +195,164 @@ def get(name: str) -> Experiment:
     return EXPERIMENTS[name]
 
 
+# ----------------------------------------------------------------------------- settings
+
+@dataclass(frozen=True)
+class Rule:
+    """The values a config field takes (the items' values, for a tuple): an interval
+    ``low .. high`` (each end closed unless ``low_open`` / ``high_open``; None: no bound),
+    a tuple's least length ``min_len``, names ``choices`` (or a function returning them),
+    and ``check(value)``, which raises :class:`ActlabError` for a bad item (e.g.
+    :func:`activation_spec`). Floats are always finite."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    min_len: int = 1
+    choices: tuple[str, ...] | Callable[[], typing.Iterable[str]] | None = None
+    check: Callable[[Any], Any] | None = None
+
+
+#: The rule of a field declared without :func:`setting`, by type: counts and sizes are at
+#: least 1, rates and scales are positive, names are not empty, tuples are not empty.
+DEFAULT_RULES: dict[type, Rule] = {int: Rule(low=1), float: Rule(low=0, low_open=True), str: Rule(), bool: Rule()}
+
+
+def setting(default: Any, **rule: Any) -> Any:
+    """A config field whose values follow ``Rule(**rule)`` instead of its type's default rule.
+
+    >>> @dataclass
+    ... class Config:
+    ...     seeds: int = 1
+    ...     momentum: float = setting(0.9, low=0, high=1, high_open=True)
+    >>> dataclasses.fields(Config)[1].metadata["actlab"]
+    Rule(low=0, high=1, low_open=False, high_open=True, min_len=1, choices=None, check=None)
+    """
+    return field(default=default, metadata={"actlab": Rule(**rule)})
+
+
+def activation_spec(spec: str) -> None:
+    """Check an activation spec of a network's hidden layers (``"relu"``,
+    ``"leaky_relu(slope=0.2)"``, or ``"prelu"``, which makes a PReLU layer)."""
+    from ..catalogue import registry
+
+    if spec != "prelu":
+        registry.get(spec)
+
+
+def classification_sets() -> list[str]:
+    """The Playground 2-D classification sets (the ``choices`` of a ``dataset`` field)."""
+    from ..data import PLAYGROUND
+
+    return [name for name, (_, task) in PLAYGROUND.items() if task == "classification"]
+
+
+def _show(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit // 2 - 2]}...{text[-(limit // 2 - 2):]}"
+
+
+def _bounds(rule: Rule) -> str:
+    if rule.low is None and rule.high is None:
+        return ""
+    lo = "-inf" if rule.low is None or rule.low == -math.inf else f"{rule.low:g}"
+    hi = "inf" if rule.high is None or rule.high == math.inf else f"{rule.high:g}"
+    left = "(" if rule.low_open or lo == "-inf" else "["
+    right = ")" if rule.high_open or hi == "inf" else "]"
+    return f" in {left}{lo}, {hi}{right}"
+
+
+def _describe(tp: Any, rule: Rule, plural: bool = False) -> str:
+    """What a value of type ``tp`` under ``rule`` must be, for a message."""
+    if rule.choices is not None:
+        names = ", ".join(map(repr, rule.choices() if callable(rule.choices) else rule.choices))
+        return f"names among {names}" if plural else f"one of {names}"
+    tname = {int: "int", float: "float", str: "string", bool: "bool"}.get(tp, getattr(tp, "__name__", str(tp)))
+    extra = " (a valid spec)" if rule.check is not None else " (not empty)" if tp is str else ""
+    if plural:
+        return f"{tname}s{_bounds(rule)}{extra}"
+    return f"a{'n' if tname[0] in 'aeiou' else ''} {tname}{_bounds(rule)}{extra}"
+
+
+def _item_ok(v: Any, tp: Any, rule: Rule) -> bool:
+    if tp in (int, float) and (isinstance(v, bool) or not isinstance(v, (int, float))):
+        return False
+    if tp is float and not math.isfinite(v):
+        return False
+    if tp in (int, float):
+        if rule.low is not None and (v < rule.low or (rule.low_open and v == rule.low)):
+            return False
+        if rule.high is not None and (v > rule.high or (rule.high_open and v == rule.high)):
+            return False
+    if tp is str and (not isinstance(v, str) or v == ""):
+        return False
+    if rule.choices is not None:
+        return v in (rule.choices() if callable(rule.choices) else rule.choices)
+    return True
+
+
+def _check_value(value: Any, tp: Any, rule: Rule | None, key: str, owner: str) -> None:
+    """Raise a one-line :class:`InvalidParameterError` unless ``value`` follows the rule."""
+    is_tuple = typing.get_origin(tp) is tuple
+    inner = typing.get_args(tp)[0] if is_tuple else tp
+    rule = rule if rule is not None else DEFAULT_RULES.get(inner)
+    if rule is None:
+        return
+    items = value if is_tuple else (value,)
+    if is_tuple:
+        length = "a non-empty list of " if rule.min_len == 1 else (
+            "a list of " if rule.min_len <= 0 else f"a list of at least {rule.min_len} ")
+        what = length + _describe(inner, rule, plural=True)
+    else:
+        what = _describe(inner, rule)
+    msg = f"The {key!r} setting of {owner} must be {what}. Got {_show(value)} instead."
+    if is_tuple and (not isinstance(value, tuple) or len(value) < rule.min_len):
+        raise InvalidParameterError(msg)
+    for v in items:
+        if not _item_ok(v, inner, rule):
+            raise InvalidParameterError(msg)
+        if rule.check is not None:
+            try:
+                rule.check(v)
+            except ActlabError as err:
+                raise InvalidParameterError(f"The {key!r} setting of {owner}: {err}") from None
+
+
+def validate_config(name: str, cfg: Any) -> Any:
+    """Check every field of ``cfg`` (a config of experiment ``name``) against its rule
+    (:func:`setting`, or the default rule of its type); return ``cfg``."""
+    hints = typing.get_type_hints(type(cfg))
+    for f in dataclasses.fields(cfg):
+        _check_value(getattr(cfg, f.name), hints[f.name], f.metadata.get("actlab"), f.name, name)
+    return cfg
+
+
+def _split(text: str) -> list[str]:
+    """Comma-separated items; a comma inside parentheses belongs to its item
+    (``"normal(mean=0, std=1),he"`` is two specs)."""
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:])
+    return [t.strip() for t in items]
+
+
 def _convert(value: Any, tp: Any, key: str, owner: str) -> Any:
     """A --set value (string or typed) as the field's type, or a one-line error."""
     origin = typing.get_origin(tp)
     if origin is tuple:
         (inner, *_rest) = typing.get_args(tp)
-        items = value.split(",") if isinstance(value, str) else list(value)
-        return tuple(_convert(v.strip() if isinstance(v, str) else v, inner, key, owner) for v in items if v != "")
+        if isinstance(value, str):
+            items = _split(value)
+        elif isinstance(value, (list, tuple)):
+            items = list(value)
+        else:  # one value given for a list
+            items = [value]
+        return tuple(_convert(v, inner, key, owner) for v in items if v != "")
     tname = getattr(tp, "__name__", str(tp))
     msg = (f"The {key!r} setting of {owner} must be a{'n' if tname[0] in 'aeiou' else ''} {tname}. "
            f"Got {value!r} instead.")
@@ -229,7 +389,8 @@ def make_config(name: str, size: str = "default", seeds: int | None = None, over
     """The config of experiment ``name`` at ``size``, with ``seeds`` and ``--set`` overrides.
 
     Everything is validated here, before any work starts: unknown experiment, size or
-    key, and values of the wrong type are one-line :class:`ActlabError` messages.
+    key, values of the wrong type and values outside a field's rule (:func:`setting`,
+    :func:`validate_config`) are one-line :class:`ActlabError` messages.
     """
     exp = get(name)
     check_choice(size, "size", name, SIZES)
@@ -245,7 +406,7 @@ def make_config(name: str, size: str = "default", seeds: int | None = None, over
     if seeds is not None:
         values["seeds"] = seeds
     values["seeds"] = check_int(values.get("seeds", cls.__dataclass_fields__["seeds"].default), "seeds", name, low=1)
-    return cls(**values)
+    return validate_config(name, cls(**values))
 
 
 def parse_sets(items: list[str] | None) -> dict[str, str]:

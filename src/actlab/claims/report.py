@@ -38,7 +38,7 @@ from ..catalogue import registry
 from ..verify import accuracy
 from . import framework as E
 from .figures import fmt_ci
-from .runner import Runner, default_cache_path
+from .runner import Runner, default_cache_path, writable_dir
 
 __all__ = ["build", "render_html", "render_markdown", "environment"]
 
@@ -203,6 +203,7 @@ def build(
     ``results`` renders results computed elsewhere instead of running the experiments."""
     chosen = list(names) if names is not None else E.names()
     configs = {n: E.make_config(n, size) for n in chosen}  # validate everything before any work
+    writable_dir(out, "report")  # and the folder: not a traceback after all the computing
     own = runner is None
     if runner is None:
         runner = Runner(default_cache_path())

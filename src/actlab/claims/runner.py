@@ -17,6 +17,18 @@ The executor is pluggable: anything with the :class:`concurrent.futures.Executor
 interface (``submit`` returning futures). :class:`SerialExecutor` runs cells in this
 process (tests, debugging); by default a spawn-context process pool is used.
 
+Every path runs a cell under the same threading, so that a result does not depend on
+``workers`` or on the executor: the BLAS (OpenBLAS, MKL) computes with **one thread**
+(:func:`one_blas_thread`): worker processes start with ``OPENBLAS_NUM_THREADS=1`` and the
+like, and a cell run in this process sets the thread count of every loaded BLAS to 1
+through its C API while it runs. A multi-threaded OpenBLAS splits some products
+differently and rounds differently: 20 numbers of ``dying_relu --quick`` changed. The
+rule is part of the code version (:data:`THREADING`), so results cached before it are
+not reused.
+
+Worker processes ignore Ctrl-C (the parent cancels the work and stops them) and exit by
+themselves when their parent dies, even by ``kill -9`` (a thread watches the parent).
+
 >>> import tempfile, os
 >>> with tempfile.TemporaryDirectory() as d:
 ...     r = Runner(os.path.join(d, "c.sqlite"), executor=SerialExecutor(), progress=False)
@@ -36,22 +48,36 @@ import importlib
 import json
 import multiprocessing
 import os
+import signal
 import sqlite3
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._io import to_jsonable
+import threadpoolctl
 
-__all__ = ["Runner", "Cache", "SerialExecutor", "code_version", "cell_key", "to_jsonable", "default_cache_path"]
+from .._io import to_jsonable
+from ..errors import ActlabError
+
+__all__ = [
+    "Runner", "Cache", "SerialExecutor", "code_version", "cell_key", "to_jsonable", "default_cache_path",
+    "one_blas_thread", "writable_dir", "THREADING",
+]
 
 CellFn = Callable[[dict], Any]
 
 # Source that does not influence any cell result (presentation and plumbing), by path
 # inside the package; a folder ends in "/".
 _NOT_IN_VERSION = ("claims/report.py", "claims/runner.py", "cli/", "__main__.py")
+
+
+#: How every cell runs, whatever the executor: part of the code version, so that a change of
+#: this rule recomputes the cells (and results cached before the rule are not reused).
+THREADING = "cells run with one BLAS thread (threadpoolctl limits=1, thread env vars 1 in workers)"
 
 
 def default_cache_path() -> Path:
@@ -72,6 +98,7 @@ def _source_hash(module_file: str) -> str:
         if rel.startswith("claims/experiments/") and p.name != "__init__.py" and str(p) != module_file:
             continue
         files.append((rel, p))
+    h.update(THREADING.encode())
     for rel, p in files:
         h.update(rel.encode())
         h.update(p.read_bytes())
@@ -109,15 +136,24 @@ class Cache:
 
     def __init__(self, path: str | os.PathLike | None):
         self.path = None if path is None else Path(path)
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(":memory:" if self.path is None else str(self.path), timeout=60)
-        self._db.execute("PRAGMA journal_mode=WAL") if self.path is not None else None
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS cells (key TEXT PRIMARY KEY, fn TEXT, cell TEXT, code TEXT,"
-            " result TEXT, seconds REAL, created REAL)"
-        )
-        self._db.commit()
+        if self.path is not None:  # checked before any work: a one-line error, not a traceback after it
+            writable_dir(self.path.parent, "cache")
+            if self.path.exists() and not self.path.is_file():
+                raise ActlabError(f"The cache {_quote(self.path)} is a folder; give a file name, e.g. "
+                                  f"{_quote(str(self.path / 'cells.sqlite'))}.")
+            if self.path.exists() and not os.access(self.path, os.R_OK | os.W_OK):
+                raise ActlabError(f"The cache {_quote(self.path)} cannot be read and written (permissions).")
+        try:
+            self._db = sqlite3.connect(":memory:" if self.path is None else str(self.path), timeout=60)
+            self._db.execute("PRAGMA journal_mode=WAL") if self.path is not None else None
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS cells (key TEXT PRIMARY KEY, fn TEXT, cell TEXT, code TEXT,"
+                " result TEXT, seconds REAL, created REAL)"
+            )
+            self._db.commit()
+        except sqlite3.Error as exc:
+            raise ActlabError(f"The cache {_quote(self.path)} is not an SQLite file of actlab cells, or cannot be "
+                              f"written ({exc}); choose another file.") from None
 
     def get(self, key: str) -> Any | None:
         row = self._db.execute("SELECT result FROM cells WHERE key = ?", (key,)).fetchone()
@@ -158,38 +194,165 @@ class SerialExecutor(cf.Executor):
         return fut
 
 
+def _quote(value: object, limit: int = 80) -> str:
+    """``repr(value)`` for a one-line message, at most about ``limit`` characters."""
+    text = repr(str(value) if isinstance(value, os.PathLike) else value)
+    return text if len(text) <= limit else f"{text[:limit // 2 - 2]}...{text[-(limit // 2 - 2):]}"
+
+
+def writable_dir(path: str | os.PathLike, what: str) -> Path:
+    """Create the folder ``path`` if needed and check that a file can be created in it (one is
+    created and removed), or raise a one-line :class:`ActlabError` naming ``what`` (e.g.
+    ``"--out"``): the check to run before any work whose result goes there.
+
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     open(os.path.join(d, "f"), "w").close()
+    ...     writable_dir(os.path.join(d, "f", "sub"), "--out")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    actlab.errors.ActlabError: Cannot write into the --out folder '.../f/sub': '.../f' is a file.
+    """
+    p = Path(path)
+    blocker = next((a for a in (p, *p.parents) if a.exists() and not a.is_dir()), None)
+    if blocker is not None:  # mkdir would say "File exists" or "Not a directory"
+        raise ActlabError(f"Cannot write into the {what} folder {_quote(p)}: {_quote(blocker)} is a file.")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=p, prefix=".actlab-write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ActlabError(f"Cannot write into the {what} folder {_quote(p)}: {exc.strerror or exc}.") from None
+    return p
+
+
+# ----------------------------------------------------------------------------- threading
+
+#: Read by BLAS and OpenMP libraries when they load: spawned workers start with these at 1.
+_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS")
+def in_process_threading_controlled() -> bool:
+    """True if a cell run in this process can be held at one BLAS thread (threadpoolctl finds
+    NumPy's BLAS); otherwise the runner runs its serial cells in a one-worker process,
+    where the environment does it."""
+    import numpy  # noqa: F401  (loads NumPy's BLAS)
+
+    return any(lib["user_api"] == "blas" for lib in threadpoolctl.threadpool_info())
+
+
+class _OneBlasThread:
+    """Process-wide and re-entrant (cells may run in several threads of one process): the
+    first cell in sets the environment and every loaded BLAS to one thread, the last one
+    out restores them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._env: dict[str, str | None] = {}
+        self._limits: threadpoolctl.threadpool_limits | None = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._depth == 0:
+                self._env = {k: os.environ.get(k) for k in _THREAD_ENV}
+                os.environ.update(dict.fromkeys(_THREAD_ENV, "1"))  # for libraries loaded from now on
+                self._limits = threadpoolctl.threadpool_limits(limits=1, user_api="blas")
+            self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0:
+                if self._limits is not None:
+                    self._limits.restore_original_limits()
+                for k, v in self._env.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+                self._limits, self._env = None, {}
+
+
+_ONE_BLAS_THREAD = _OneBlasThread()
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager[None]:
+    """While it is active: BLAS libraries in this process compute with one thread, and the
+    thread environment variables are 1 (processes spawned meanwhile inherit them)."""
+    return _ONE_BLAS_THREAD
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ctrl-C ignored while workers are spawned: they inherit SIG_IGN and Python keeps it,
+    so a Ctrl-C can never print a traceback from a worker, even one still starting up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.getsignal(signal.SIGINT)
+    if old is None:  # installed outside Python: cannot be restored
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+# ----------------------------------------------------------------------------- workers
+
 def _timed(fn_path: str, cell: dict) -> tuple[Any, float]:
-    """Worker side: import the cell function by name (works under spawn), run, time it."""
+    """Run one cell (in a worker or in this process) with one BLAS thread, and time it;
+    the function is imported by name (works under spawn)."""
     module, qualname = fn_path.split(":")
     fn = importlib.import_module(module)
     for part in qualname.split("."):
         fn = getattr(fn, part)
-    t0 = time.perf_counter()
-    out = to_jsonable(fn(cell))
-    return out, time.perf_counter() - t0
+    with one_blas_thread():
+        t0 = time.perf_counter()
+        out = to_jsonable(fn(cell))
+        seconds = time.perf_counter() - t0
+    return out, seconds
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     import warnings
 
     warnings.simplefilter("ignore", category=DeprecationWarning)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent cancels the work and stops the workers
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="actlab-exit-with-parent", daemon=True).start()
 
 
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """Worker processes are one per core: keep each BLAS single-threaded (inherited env)."""
-    keys = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-    old = {k: os.environ.get(k) for k in keys}
-    for k in keys:
-        os.environ.setdefault(k, "1")
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def _exit_with_parent(parent: int, every: float = 0.2) -> None:
+    """A worker's watch: once its parent is gone (killed with -9, say) the worker is
+    re-parented, ``getppid()`` changes, and the worker exits, mid-cell or idle. Polling the
+    parent's pid works on every POSIX system and needs no pipe; ``prctl(PR_SET_PDEATHSIG)``
+    is Linux only and fires when the *thread* that started the worker ends."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
+
+
+def _new_pool(workers: int) -> cf.ProcessPoolExecutor:
+    ctx = multiprocessing.get_context("spawn")
+    return cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
+
+
+def _stop(pool: cf.ProcessPoolExecutor) -> None:
+    """Cancel what has not started and end the workers now (they may be mid-cell)."""
+    if hasattr(pool, "terminate_workers"):  # Python >= 3.14
+        pool.terminate_workers()
+        return
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.terminate()
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.join(5)
 
 
 class Runner:
@@ -199,7 +362,9 @@ class Runner:
     ``concurrent.futures.Executor`` (kept open, owned by the caller), or None for a process
     pool of ``workers`` processes (default: all cores), started at the first parallel
     :meth:`map` and kept until :meth:`close` (or the end of a ``with`` block);
-    ``workers=1`` without an executor runs serially in this process.
+    ``workers=1`` without an executor runs serially in this process (in a one-worker
+    process instead where this process's BLAS threads cannot be set: see
+    :func:`in_process_threading_controlled`). Every path runs cells with one BLAS thread.
     ``stats`` counts cells computed and taken from the cache since creation.
     """
 
@@ -219,24 +384,22 @@ class Runner:
         self._own_pool: cf.ProcessPoolExecutor | None = None
         self._serial_pool: cf.ProcessPoolExecutor | None = None
 
-    def _pool(self, n_tasks: int, serial: bool = False) -> contextlib.AbstractContextManager:
+    def _pool(self, n_tasks: int, serial: bool = False) -> cf.Executor:
         if self.executor is not None:
-            return contextlib.nullcontext(self.executor)
-        if serial and self.workers > 1:  # one worker process: cells that time themselves run alone
+            return self.executor
+        in_process = self.workers <= 1 or (n_tasks <= 1 and not serial)
+        if in_process and in_process_threading_controlled():
+            return SerialExecutor()
+        if serial or in_process:  # one worker process: cells that time themselves run alone
             if self._serial_pool is None:
-                ctx = multiprocessing.get_context("spawn")
-                self._serial_pool = cf.ProcessPoolExecutor(1, mp_context=ctx, initializer=_worker_init)
-            return contextlib.nullcontext(self._serial_pool)
-        if self.workers <= 1 or n_tasks <= 1:
-            return contextlib.nullcontext(SerialExecutor())
+                self._serial_pool = _new_pool(1)
+            return self._serial_pool
         if self._own_pool is None:  # one pool for the runner's life: workers import actlab once
-            with _one_blas_thread():
-                ctx = multiprocessing.get_context("spawn")
-                self._own_pool = cf.ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_init)
-        return contextlib.nullcontext(self._own_pool)
+            self._own_pool = _new_pool(self.workers)
+        return self._own_pool
 
     def close(self) -> None:
-        """Shut the worker pool down (if one was started) and close the cache."""
+        """Shut the worker pools down (if any was started)."""
         for pool in (self._own_pool, self._serial_pool):
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -262,7 +425,6 @@ class Runner:
 
         cells = [to_jsonable(c) for c in cells]
         version = code_version(fn)
-        name = _fn_name(fn)
         keys = [cell_key(fn, c, version) for c in cells]
         found = self.cache.get_many(keys)
         results: list[Any] = [found.get(k) for k in keys]
@@ -278,44 +440,58 @@ class Runner:
         )
         try:
             if first:
-                with self._pool(len(first), serial) as pool:
-                    futures: dict[cf.Future, int] = {}
-                    stored: set[int] = set()
-
-                    def store(fut: cf.Future) -> None:
-                        i = futures[fut]
-                        out, seconds = fut.result()
-                        self.cache.put(keys[i], name, cells[i], version, out, seconds)
-                        stored.add(i)
-                        self.stats["computed"] += 1
-                        self.stats["seconds"] += seconds
-                        results[i] = out
-                        bar.update(sum(1 for j in todo if keys[j] == keys[i]))
-
-                    try:
-                        with _one_blas_thread():  # spawned workers take the environment at submit
-                            for i in first.values():
-                                futures[pool.submit(_timed, name, cells[i])] = i
-                        for fut in cf.as_completed(futures):
-                            store(fut)
-                    except BaseException:
-                        for f in futures:
-                            f.cancel()
-                        # keep every cell that did finish (an interrupt or a failing cell loses no other)
-                        for f, i in futures.items():
-                            if i not in stored and f.done() and not f.cancelled() and f.exception() is None:
-                                store(f)
-                        if pool in (self._own_pool, self._serial_pool):  # workers may be mid-cell: do not wait
-                            pool.shutdown(wait=False, cancel_futures=True)
-                            self._own_pool = None if pool is self._own_pool else self._own_pool
-                            self._serial_pool = None if pool is self._serial_pool else self._serial_pool
-                        raise
+                self._compute(fn, [first[k] for k in first], cells, keys, version, results, serial,
+                              lambda i: bar.update(sum(1 for j in todo if keys[j] == keys[i])))
             for i in todo:
                 if results[i] is None:
                     results[i] = results[first[keys[i]]]
         finally:
             bar.close()
         return results
+
+    def _compute(self, fn: CellFn, todo: list[int], cells: list[dict], keys: list[str], version: str,
+                 results: list[Any], serial: bool, done: Callable[[int], None]) -> None:
+        """Compute ``cells[i]`` for ``i in todo``, storing each as it finishes."""
+        name = _fn_name(fn)
+        pool = self._pool(len(todo), serial)
+        own = pool in (self._own_pool, self._serial_pool)
+        futures: dict[cf.Future, int] = {}
+        stored: set[int] = set()
+
+        def store(fut: cf.Future) -> None:
+            i = futures[fut]
+            out, seconds = fut.result()
+            self.cache.put(keys[i], name, cells[i], version, out, seconds)
+            stored.add(i)
+            self.stats["computed"] += 1
+            self.stats["seconds"] += seconds
+            results[i] = out
+            done(i)
+
+        spawning = getattr(pool, "_max_workers", self.workers) if own else 0  # submits that may start a worker
+        try:
+            # workers are spawned at submit: they inherit one BLAS thread and an ignored Ctrl-C
+            with one_blas_thread():
+                for k, i in enumerate(todo):
+                    with _sigint_ignored() if k < spawning else contextlib.nullcontext():
+                        futures[pool.submit(_timed, name, cells[i])] = i
+            for fut in cf.as_completed(futures):
+                store(fut)
+        except BaseException:
+            with _sigint_ignored():  # a second Ctrl-C must not cut the clean-up short
+                try:
+                    for f in futures:
+                        f.cancel()
+                    # keep every cell that did finish (an interrupt or a failing cell loses no other)
+                    for f, i in futures.items():
+                        if i not in stored and f.done() and not f.cancelled() and f.exception() is None:
+                            store(f)
+                finally:
+                    if own:  # workers may be mid-cell: end them now (their results would not be stored)
+                        _stop(pool)  # type: ignore[arg-type]
+                        self._own_pool = None if pool is self._own_pool else self._own_pool
+                        self._serial_pool = None if pool is self._serial_pool else self._serial_pool
+            raise
 
 
 def _square(cell: dict) -> dict:

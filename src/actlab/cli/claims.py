@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from .. import claims
 from ..claims import report
-from ..claims.runner import Runner, default_cache_path
+from ..claims.runner import Runner, default_cache_path, writable_dir
 
 
 def _sizes(p: argparse.ArgumentParser) -> None:
@@ -44,11 +45,19 @@ def _list(a: argparse.Namespace) -> int:
 
 
 def _runner(a: argparse.Namespace) -> Runner:
-    return Runner(a.cache or default_cache_path(), workers=a.workers)
+    """The cache is checked here, before any work; the progress bar only on a terminal (a log
+    or a pipe gets the results and the messages, not the bar's redraws)."""
+    return Runner(a.cache or default_cache_path(), workers=a.workers, progress=sys.stderr.isatty())
+
+
+def _cells(c: dict) -> str:
+    return f"{c['computed']} computed, {c['cached']} from the cache"
 
 
 def _run(a: argparse.Namespace) -> int:
     cfg = claims.make_config(a.name, a.size, a.seeds, claims.parse_sets(a.set))  # validates before any work
+    if a.out:
+        writable_dir(a.out, "--out")  # so is where the results go
     with _runner(a) as runner:
         res = claims.run(a.name, a.size, runner=runner, config=cfg)
     print(f"{a.name}: {res.verdict.verdict}\n  key: {res.verdict.key}\n  {res.verdict.reasoning}")
@@ -62,7 +71,11 @@ def _run(a: argparse.Namespace) -> int:
 def _report(a: argparse.Namespace) -> int:
     with _runner(a) as runner:
         res = report.build(a.out, a.size, runner=runner)
+        total = dict(runner.stats)
     for r in res["results"]:
         print(f"{r.experiment:24s} {r.verdict.verdict:24s} {r.verdict.key}")
+        print(f"{'':24s} ({_cells(r.cells)})")
+    rest = {k: total[k] - sum(r.cells[k] for r in res["results"]) for k in ("computed", "cached")}
+    print(f"cells: {_cells(total)} in all (the catalogue's figures: {_cells(rest)})")
     print(f"wrote {res['paths']['html']} and {res['paths']['markdown']} in {res['seconds']:.1f} s")
     return 0

@@ -53,7 +53,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..figures import ci, new_figure, png, seeds_of
-from ..framework import CONFIRMED, REFUTED, Outcome, Verdict, register
+from ..framework import CONFIRMED, REFUTED, Outcome, Verdict, register, setting
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Config:
     nets: int = 1000  # random nets per (width, bias, seed) cell
     inputs: int = 64  # M input points per net
     d_in: int = 2
-    bias_stds: tuple[float, ...] = (0.0, 0.5)
+    bias_stds: tuple[float, ...] = setting((0.0, 0.5), low=0)
     mnist_examples: int = 1000
     mnist_width: int = 128
     QUICK: ClassVar[dict] = {"seeds": 2, "widths": (2, 3, 4, 8), "max_depth": 30, "nets": 300, "inputs": 32,

@@ -35,7 +35,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..figures import by, ci, fmt_ci, new_figure, png, seeds_of
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, activation_spec, register, setting
 
 ACT_COLORS = {"relu": "#1f77b4", "leaky_relu": "#ff7f0e", "elu": "#2ca02c", "prelu": "#9467bd"}
 
@@ -43,9 +43,9 @@ ACT_COLORS = {"relu": "#1f77b4", "leaky_relu": "#ff7f0e", "elu": "#2ca02c", "pre
 @dataclass
 class Config:
     seeds: int = 3
-    activations: tuple[str, ...] = ("relu", "leaky_relu", "elu", "prelu")
+    activations: tuple[str, ...] = setting(("relu", "leaky_relu", "elu", "prelu"), check=activation_spec)
     lrs: tuple[float, ...] = (0.01, 0.1, 0.3, 1.0)
-    batchnorm: tuple[int, ...] = (0, 1)  # 0 = without, 1 = with BatchNorm
+    batchnorm: tuple[int, ...] = setting((0, 1), low=0, high=1)  # 0 = without, 1 = with BatchNorm
     width: int = 128
     depth: int = 3
     train_examples: int = 4000  # MNIST training subset; also the probe set of the dead-unit test

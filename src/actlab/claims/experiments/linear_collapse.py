@@ -17,7 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..figures import ci, fmt_ci, new_figure, png, seeds_of
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, classification_sets, register, setting
 
 MODELS = {"deep linear": ("identity", 3), "one ReLU layer": ("relu", 1)}
 
@@ -27,12 +27,12 @@ class Config:
     seeds: int = 5
     width: int = 16
     examples: int = 400
-    noise: float = 0.0
+    noise: float = setting(0.0, low=0)
     epochs: int = 60
     lr: float = 0.05
-    momentum: float = 0.9
+    momentum: float = setting(0.9, low=0, high=1, high_open=True)
     depths: tuple[int, ...] = (2, 3, 5, 10)
-    datasets: tuple[str, ...] = ("xor", "circle")
+    datasets: tuple[str, ...] = setting(("xor", "circle"), choices=classification_sets)
     QUICK: ClassVar[dict] = {"seeds": 2, "epochs": 30, "examples": 200, "depths": (2, 5)}
     FULL: ClassVar[dict] = {"seeds": 20, "epochs": 100, "depths": (2, 3, 5, 10, 20)}
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from ...errors import check_choice
 from ..figures import COLORS, ci, new_figure, png, seeds_of
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, activation_spec, register, setting
 
 #: A ratio t(activation) / t(ReLU) at least this large counts as "ReLU is cheaper".
 CHEAPER = 1.5
@@ -48,13 +48,14 @@ LABELS = {"dense": "Dense (matmuls)", "activation": "activation", "loss": "loss"
 @dataclass
 class Config:
     seeds: int = 3
-    activations: tuple[str, ...] = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "selu")
+    activations: tuple[str, ...] = setting(("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "selu"),
+                                           check=activation_spec)
     n: int = 10**7
     repeat: int = 5
     archs: tuple[str, ...] = ("784-64-10", "784-256-256-10")
     batch_size: int = 128
     steps: int = 150
-    warmup: int = 10
+    warmup: int = setting(10, low=0)
     clock: str = "cpu"
     QUICK: ClassVar[dict] = {"seeds": 2, "activations": ("relu", "tanh", "sigmoid"), "n": 10**6, "repeat": 3,
                              "steps": 30, "warmup": 5}

@@ -26,7 +26,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..figures import COLORS, ci, new_figure, png, seeds_of
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, activation_spec, register, setting
 
 #: The initialisation of each activation's family ("family" mode); the rest use He with
 #: the catalogue gain (sqrt 2 for ReLU, the variance-preserving gain for its smooth kin).
@@ -36,10 +36,11 @@ FAMILY_INIT = {"sigmoid": "xavier_normal", "tanh": "xavier_normal", "selu": "lec
 @dataclass
 class Config:
     seeds: int = 4
-    activations: tuple[str, ...] = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "selu")
+    activations: tuple[str, ...] = setting(("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "selu"),
+                                           check=activation_spec)
     lrs: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0)
     fixed_lr: float = 0.1
-    targets: tuple[float, ...] = (0.25, 0.05)
+    targets: tuple[float, ...] = setting((0.25, 0.05), low=0, high=1, low_open=True, high_open=True)  # error rates
     arch: str = "784-64-10"
     train: int = 10000
     eval_examples: int = 1000

@@ -32,7 +32,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..figures import ci, new_figure, png, seeds_of
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register, setting
 
 DZ = (0.0, 0.5, 1.0)
 VARIANTS = ("mnist", "blank_rows")
@@ -48,8 +48,8 @@ class Config:
     steps: int = 250
     batch: int = 64
     lr: float = 0.1
-    blank_frac: float = 0.05
-    acc_tol: float = 0.005  # |difference in test accuracy| counted as indistinguishable
+    blank_frac: float = setting(0.05, low=0, high=1, high_open=True)
+    acc_tol: float = setting(0.005, low=0)  # |difference in test accuracy| counted as indistinguishable
     QUICK: ClassVar[dict] = {"seeds": 1, "width": 64, "depth": 2, "train_examples": 2000, "test_examples": 500,
                              "steps": 80}
     FULL: ClassVar[dict] = {"seeds": 5, "steps": 2500, "train_examples": 30000, "test_examples": 10000}

@@ -26,7 +26,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..figures import COLORS, by, ci, fmt_ci, new_figure, png, seeds_of
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, activation_spec, register, setting
 
 SMOOTH = ("elu", "gelu", "silu", "softplus", "sigmoid", "tanh", "leaky_relu")
 
@@ -34,7 +34,8 @@ SMOOTH = ("elu", "gelu", "silu", "softplus", "sigmoid", "tanh", "leaky_relu")
 @dataclass
 class Config:
     seeds: int = 3
-    activations: tuple[str, ...] = ("relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "tanh")
+    activations: tuple[str, ...] = setting(("relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "tanh"),
+                                           check=activation_spec)
     width: int = 128
     hidden: int = 3
     steps: int = 300
@@ -42,7 +43,8 @@ class Config:
     lr: float = 0.05
     eval_examples: int = 1000
     near_zero: float = 0.01
-    growth_activations: tuple[str, ...] = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid")
+    growth_activations: tuple[str, ...] = setting(("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid"),
+                                                  check=activation_spec)
     growth_depth: int = 20
     growth_width: int = 128
     growth_gains: tuple[float, ...] = (1.0, 1.5)  # multiples of the catalogue He gain

@@ -17,7 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..figures import ci, fmt_ci, new_figure, png, seeds_of
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, classification_sets, register, setting
 
 ACTIVATIONS = ("step", "sigmoid")
 
@@ -27,10 +27,10 @@ class Config:
     seeds: int = 5
     width: int = 16
     examples: int = 400
-    dataset: str = "circle"
+    dataset: str = setting("circle", choices=classification_sets)
     epochs: int = 60
     lr: float = 1.0
-    momentum: float = 0.9
+    momentum: float = setting(0.9, low=0, high=1, high_open=True)
     QUICK: ClassVar[dict] = {"seeds": 2, "epochs": 30, "examples": 200}
     FULL: ClassVar[dict] = {"seeds": 20, "epochs": 100}
 

@@ -31,7 +31,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..figures import COLORS, by, ci, new_figure, png, seeds_of
-from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register
+from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, activation_spec, register, setting
 
 VANISH, EXPLODE = -2.0, 2.0  # log10 of ||delta_1|| / ||delta_L||: two decades either way
 LABELS = {"normal(std=0.01)": "std 0.01", "normal(std=1)": "std 1", "xavier_normal": "Xavier",
@@ -41,7 +41,8 @@ LABELS = {"normal(std=0.01)": "std 0.01", "normal(std=1)": "std 1", "xavier_norm
 @dataclass
 class Config:
     seeds: int = 3
-    activations: tuple[str, ...] = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu")
+    activations: tuple[str, ...] = setting(("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu"),
+                                           check=activation_spec)
     inits: tuple[str, ...] = ("normal(std=0.01)", "normal(std=1)", "xavier_normal", "he_normal", "lecun_normal")
     depths: tuple[int, ...] = (2, 5, 10, 20, 50)
     width: int = 100
