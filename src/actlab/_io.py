@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
+import secrets
+import stat
 from typing import Any
 
 from .errors import ActlabError
@@ -20,19 +21,49 @@ __all__ = ["write_atomic", "to_jsonable", "dumps", "write_markdown_json"]
 
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     """Write a file so that readers see the old or the new content, never a partial one
-    (a temporary file in the same folder, then ``os.replace``)."""
+    (a temporary file in the same folder, then ``os.replace``).
+
+    The file gets the mode any new file gets (0o666 minus the umask, 0644 under the usual
+    umask 022), or keeps the mode of the file it replaces. :func:`tempfile.mkstemp` would
+    create the temporary file 0600, and ``os.replace`` would carry that over; reading the
+    umask to correct it is racy (``os.umask`` sets it to read it, process-wide, under other
+    threads), so the temporary file is created the way ``open()`` creates one, with mode
+    0o666 that the kernel masks by the umask itself.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    fd, tmp = _create_temporary(folder, "." + os.path.basename(path) + ".")
     try:
+        try:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            st = None  # a new file: the umask's mode, already given by os.open
+        if st is not None and stat.S_ISREG(st.st_mode) and hasattr(os, "fchmod"):
+            os.fchmod(fd, stat.S_IMODE(st.st_mode) & 0o777)
         with os.fdopen(fd, "wb") as fh:
+            fd = -1
             fh.write(data.encode() if isinstance(data, str) else data)
         os.replace(tmp, path)
     except BaseException:
+        if fd >= 0:
+            os.close(fd)
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _create_temporary(folder: str, prefix: str) -> tuple[int, str]:
+    """Create a new file ``folder/prefix<random>.tmp`` as :func:`tempfile.mkstemp` does
+    (``O_EXCL``, another name on a collision) but with mode 0o666 masked by the umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = os.path.join(folder, prefix + secrets.token_hex(6) + ".tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"No usable temporary file name found in {folder}")
 
 
 def to_jsonable(obj: Any, *, strict: bool = False) -> Any:

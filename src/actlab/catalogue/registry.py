@@ -15,8 +15,12 @@ so ``pytest --doctest-modules`` runs every entry's examples.
 The numerics contract that every entry keeps, enforced here and by the test suite:
 
 * float16, float32 and float64 in give the same dtype out (float16 computes in float32);
-  integer and bool inputs are promoted to float64; the shape is kept;
-* the input is never modified; results can be written into a caller's ``out=`` buffer;
+  integer and bool inputs are promoted to float64; the shape is kept; non-native byte
+  order (big-endian data) is read as the same values and gives native results; complex,
+  object and string arrays are refused with one :class:`~actlab.errors.ActlabError`;
+* the input is never modified; results can be written into a caller's ``out=`` buffer,
+  which may be the input itself or overlap it (``f(x, out=x)``, in-place activation: see
+  :func:`_apply`), and for ``vjp`` the cotangent ``v`` too;
 * ``f``, ``df`` and ``d2f`` return their mathematical limits at +-inf where they exist,
   propagate NaN, and emit no RuntimeWarning for any input;
 * at a kink, ``df`` returns the value listed in ``kinks`` (PyTorch's convention);
@@ -45,8 +49,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ActlabError, InvalidParameterError, check_real, unknown
-from ._kernels import flat_blocks
+from ..errors import QUOTE_LIMIT, ActlabError, InvalidParameterError, check_real, shorten, unknown
+from ._kernels import flat_blocks, for_blocks
 
 __all__ = ["Param", "Activation", "Bound", "REGISTRY", "activation", "get", "names", "parse_spec"]
 
@@ -130,17 +134,48 @@ class Activation:
         return f"<activation {self.name}>"
 
 
-def _as_float(x: Any) -> tuple[np.ndarray, np.dtype]:
-    """The array to compute on and the dtype of the result (see the module docstring)."""
-    a = np.asarray(x)
-    dt = a.dtype
-    if dt == np.float32 or dt == np.float64:
-        return a, dt
-    if dt == np.float16:
-        return a.astype(np.float32), dt
-    if dt.kind in "biu":
-        return a.astype(np.float64), np.dtype(np.float64)
-    raise ActlabError(f"actlab activations take real arrays (float16/32/64, int or bool). Got dtype {dt} instead.")
+def _as_float(x: Any, what: str = "x") -> tuple[np.ndarray, np.dtype]:
+    """The array to compute on and the dtype of the result (see the module docstring).
+
+    Non-native byte order (a big-endian file read on a little-endian machine) is converted
+    to native, with the same values; the result is native. Anything that is not a real
+    number array is refused with one :class:`ActlabError` (``what`` names the argument).
+    """
+    try:
+        a = np.asarray(x)
+    except (ValueError, TypeError):  # ragged nested lists, objects NumPy cannot read
+        a = None
+    if a is not None:
+        dt = a.dtype
+        if dt.kind == "f" and dt.itemsize in (2, 4, 8):
+            if dt.itemsize == 2:
+                return a.astype(np.float32), np.dtype(np.float16)
+            if not dt.isnative:
+                dt = dt.newbyteorder("=")
+                a = a.astype(dt)
+            return a, dt
+        if dt.kind in "biu":
+            return a.astype(np.float64), np.dtype(np.float64)
+    hint = ""
+    if a is None:
+        got = f"a {type(x).__name__} NumPy cannot make one array of (ragged, or of mixed types)"
+    elif dt.kind == "c":
+        got = f"a complex array (dtype {dt})"
+        hint = ": activations are real functions (pass x.real or abs(x) if that is what you mean)"
+    elif dt.kind == "O":
+        got = "an array of Python objects (dtype object)"
+        hint = ": convert it with np.asarray(x, dtype=float) first"
+    elif dt.kind in "SU":
+        got = f"an array of strings (dtype {dt.str})"
+    elif dt.kind == "f":
+        got = f"a {dt.itemsize * 8}-bit float array (dtype {dt})"
+        hint = ": convert it to float64 first"
+    else:
+        got = f"an array of dtype {dt}"
+    raise ActlabError(
+        f"The {what!r} argument of an activation must be a real array (float16/32/64, int or bool). "
+        f"Got {got} instead{hint}."
+    )
 
 
 #: Elementwise kernels run over blocks of this many bytes, so that the temporaries of a
@@ -159,27 +194,75 @@ def _blocked(kernel: Kernel, a: np.ndarray, buf: np.ndarray, **params: float) ->
     return flat_blocks(run, _BLOCK_BYTES // a.itemsize, a, buf)  # both C-contiguous (see _apply)
 
 
+def _in_place(out: np.ndarray, a: np.ndarray) -> bool:
+    """Whether ``out`` is ``a``'s memory element for element (``f(x, out=x)``), C-contiguous."""
+    return (out.__array_interface__["data"][0] == a.__array_interface__["data"][0] and out.shape == a.shape
+            and out.dtype == a.dtype and out.flags.c_contiguous and a.flags.c_contiguous)
+
+
+def _blocked_in_place(kernel: Kernel, a: np.ndarray, **params: float) -> None:
+    """An elementwise kernel over ``a`` in place: block by block (as :func:`_blocked`), each
+    block computed into a separate scratch block and copied back over the inputs it came
+    from, which no later block reads. In-place activation then costs a copy in cache (a
+    fresh array-sized buffer would cost page faults and a pass over memory: 6x a ReLU)."""
+    step = _BLOCK_BYTES // a.itemsize
+    flat = a.reshape(-1)
+    tmp = np.empty(min(step, flat.size), a.dtype)
+
+    def run(o: np.ndarray, x: np.ndarray) -> None:  # o and x are the same block
+        res = kernel(x, tmp[: x.size], **params)
+        o[...] = res
+
+    for_blocks(run, step, flat, flat)
+
+
+def _check_out(out: object, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    if out is not None and (not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype):
+        raise ActlabError(
+            f"The 'out' argument must be an ndarray of shape {shape} and dtype {dtype}. "
+            f"Got {type(out).__name__} {getattr(out, 'shape', '')} {getattr(out, 'dtype', '')} instead."
+        )
+
+
 def _apply(
     kernel: Kernel,
-    x: Any,
+    x: tuple[np.ndarray, np.dtype],
     out: np.ndarray | None,
     *args: Any,
     out_shape: tuple[int, ...] | None = None,
     elementwise: bool = False,
+    reads: tuple[np.ndarray, ...] = (),
+    unwrap: bool = True,
     **params: float,
 ) -> Any:
-    a, result_dtype = _as_float(x)
+    """Run ``kernel`` on ``x`` (what :func:`_as_float` returned: the float32/float64 array and
+    the result's dtype), into ``out`` or a new array.
+
+    ``out_shape`` is the result's shape, if not x's; ``reads`` are the other arrays the
+    kernel reads (the cotangent of a VJP). A 0-d result is returned as a NumPy scalar
+    unless ``unwrap`` is false.
+
+    A kernel reads its input in several passes and writes its ``out`` in between, so an
+    ``out`` that overlaps the input (``out=x``, in-place activation, or a shifted view of
+    the same buffer) would be read after being written. When ``np.may_share_memory`` says
+    it might (a bounds check: cheap, and conservative), the kernel writes into a fresh
+    array that is copied into ``out`` at the end, or, for an elementwise kernel run exactly
+    in place (``out`` is x's memory, element for element), into a scratch block copied back
+    block by block. Without overlap (the usual case) it writes into ``out`` directly, with
+    no extra pass.
+    """
+    a, result_dtype = x
     shape = a.shape if out_shape is None else out_shape
-    if out is not None:
-        if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != result_dtype:
-            raise ActlabError(
-                f"The 'out' argument must be an ndarray of shape {shape} and dtype {result_dtype}. "
-                f"Got {type(out).__name__} {getattr(out, 'shape', '')} {getattr(out, 'dtype', '')} instead."
-            )
+    _check_out(out, shape, result_dtype)
     if out is None or out.dtype != a.dtype:
         buf = np.empty(shape, dtype=a.dtype)
-    else:
+    elif not any(np.may_share_memory(out, r) for r in (a, *reads)):
         buf = out
+    elif elementwise and not reads and _in_place(out, a):
+        _blocked_in_place(kernel, a, **params)
+        return out
+    else:
+        buf = np.empty(shape, dtype=a.dtype)
     if elementwise and a.size > 2 * _BLOCK_BYTES // a.itemsize and a.flags.c_contiguous and buf.flags.c_contiguous:
         res = _blocked(kernel, a, buf, **params)
     else:
@@ -191,7 +274,12 @@ def _apply(
             return out
         if res.dtype != result_dtype:
             res = res.astype(result_dtype)
-    return res if res.ndim else res[()]
+    return res if res.ndim or not unwrap else res[()]
+
+
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """Whether an array of ``shape`` broadcasts to ``target`` (without changing ``target``)."""
+    return len(shape) <= len(target) and all(n in (1, t) for n, t in zip(shape[::-1], target[::-1]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -225,15 +313,16 @@ class Bound:
     def f(self, x: Any, out: np.ndarray | None = None, **kw: Any) -> Any:
         """The activation value f(x)."""
         d = self.definition
+        xa = _as_float(x)
         # a vector kernel whose output differs in shape from x (glu halves its axis) declares it
-        shape = None if d.out_shape is None else d.out_shape(np.shape(x), **kw, **self.params)
-        return _apply(d.f_kernel, x, out, out_shape=shape, elementwise=not d.vector, **kw, **self.params)
+        shape = None if d.out_shape is None else d.out_shape(xa[0].shape, **kw, **self.params)
+        return _apply(d.f_kernel, xa, out, out_shape=shape, elementwise=not d.vector, **kw, **self.params)
 
     def df(self, x: Any, out: np.ndarray | None = None) -> Any:
         """The first derivative f'(x) (elementwise functions)."""
         if self.definition.df_kernel is None:
             raise ActlabError(f"{self.name} is a vector function: use vjp() or jacobian() instead of df().")
-        return _apply(self.definition.df_kernel, x, out, elementwise=True, **self.params)
+        return _apply(self.definition.df_kernel, _as_float(x), out, elementwise=True, **self.params)
 
     def d2f(self, x: Any, out: np.ndarray | None = None) -> Any:
         """The second derivative f''(x), where f is twice differentiable almost everywhere."""
@@ -241,21 +330,46 @@ class Bound:
             raise ActlabError(
                 f"{self.name} has no second derivative in the catalogue (smoothness {self.definition.smoothness})."
             )
-        return _apply(self.definition.d2f_kernel, x, out, elementwise=True, **self.params)
+        return _apply(self.definition.d2f_kernel, _as_float(x), out, elementwise=True, **self.params)
 
     @property
     def has_d2f(self) -> bool:
         return self.definition.d2f_kernel is not None
 
     def vjp(self, x: Any, v: Any, out: np.ndarray | None = None, **kw: Any) -> Any:
-        """The vector-Jacobian product v^T J(x): the gradient a layer passes backwards."""
+        """The vector-Jacobian product v^T J(x): the gradient a layer passes backwards, of
+        x's shape and result dtype.
+
+        For a vector function the cotangent ``v`` has exactly f(x)'s shape (x's, or glu's
+        halved one): it is refused otherwise, as broadcasting it along the rows would be a
+        guess. For an elementwise function the product is elementwise, v * f'(x), and ``v``
+        may be anything that broadcasts to x's shape without changing it (a scalar, a row).
+        ``out`` may be x or v itself, or overlap them.
+        """
         d = self.definition
+        xa = _as_float(x)
+        va, _ = _as_float(v, "v")
+        a = xa[0]
         if d.vjp_kernel is None:
-            g = self.df(x, out=out)
-            return np.multiply(g, v, out=g if isinstance(g, np.ndarray) and g.shape == np.shape(v) else None)
-        v = np.asarray(v)
-        a, _ = _as_float(x)
-        return _apply(functools.partial(d.vjp_kernel, v=v.astype(a.dtype, copy=False)), x, out, **kw, **self.params)
+            if not _broadcasts_to(va.shape, a.shape):
+                raise ActlabError(
+                    f"The cotangent 'v' of {self.name} must broadcast to the shape of x, {a.shape}. "
+                    f"Got shape {va.shape} instead."
+                )
+            # df writes its out before the product reads v: an out that overlaps v waits for it
+            _check_out(out, a.shape, xa[1])
+            fresh = out is not None and np.may_share_memory(out, va)
+            g = _apply(d.df_kernel, xa, None if fresh else out, elementwise=True, unwrap=False, **self.params)
+            with np.errstate(over="ignore", invalid="ignore"):  # rounded products, 0 * inf = NaN: no warning
+                res = np.multiply(g, va, out=g if out is None else out)
+            return res if res.ndim or out is not None else res[()]
+        expected = a.shape if d.out_shape is None else tuple(d.out_shape(a.shape, **kw, **self.params))
+        if va.shape != expected:
+            like = f"x, {a.shape}" if d.out_shape is None else f"{self.name}(x), {expected} (x has shape {a.shape})"
+            raise ActlabError(f"The cotangent 'v' of {self.name} must have the shape of {like}. "
+                              f"Got shape {va.shape} instead.")
+        vk = va.astype(a.dtype, copy=False)
+        return _apply(functools.partial(d.vjp_kernel, v=vk), xa, out, reads=(vk,), **kw, **self.params)
 
     def jacobian(self, x: Any, axis: int = -1) -> np.ndarray:
         """The full Jacobian of a vector function along ``axis``: shape (..., m, n), last two axes (out, in)."""
@@ -417,32 +531,81 @@ def lookup(name: str) -> Activation:
     return REGISTRY[key]
 
 
+#: The longest spec string :func:`parse_spec` reads (the longest in the catalogue is ~40
+#: characters); a longer one is refused before it is parsed, which bounds the parser's work.
+MAX_SPEC_LENGTH = 1000
+
+_SPEC_FORM = "expected NAME or NAME(param=number, ...), e.g. 'leaky_relu(slope=0.1)'"
+_NON_FINITE = {"inf": math.inf, "infinity": math.inf, "nan": math.nan}
+
+
+def _spec_value(node: ast.expr) -> object:
+    """The value of one ``param=value`` of a spec, or ``_NOT_A_VALUE``.
+
+    A number literal with at most one sign (``0.1``, ``-2``, ``1e-3``; ``inf`` and ``nan``
+    too, so that the parameter's own check refuses them by name). Other constants (strings,
+    True/False, None, complex literals) are handed on as they are, for the same reason; any
+    other expression (a list, a dict, a call, a sum, a second sign) is not a value.
+    """
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        sign = -1 if isinstance(node.op, ast.USub) else 1
+        node = node.operand
+        if not (isinstance(node, ast.Name) or isinstance(node, ast.Constant) and type(node.value) in (int, float)):
+            return _NOT_A_VALUE
+    if isinstance(node, ast.Name) and node.id.lower() in _NON_FINITE:
+        return sign * _NON_FINITE[node.id.lower()]
+    if isinstance(node, ast.Constant):
+        return sign * node.value if type(node.value) in (int, float) else node.value
+    return _NOT_A_VALUE
+
+
+_NOT_A_VALUE = object()
+
+
 def parse_spec(spec: str) -> tuple[str, dict[str, object]]:
     """Split ``"leaky_relu(slope=0.1)"`` into ``("leaky_relu", {"slope": 0.1})``.
 
+    The spec is read, never evaluated: a name, optionally followed by ``param=value``
+    pairs in parentheses, each value a number (see :func:`_spec_value`). Anything else
+    (positional arguments, a parameter given twice, a value that is an expression, a spec
+    over :data:`MAX_SPEC_LENGTH` characters) is one :class:`ActlabError`.
+
     >>> parse_spec("elu(alpha=0.5)")
     ('elu', {'alpha': 0.5})
+    >>> parse_spec("elu(alpha=1, alpha=2)")
+    Traceback (most recent call last):
+    ...
+    actlab.errors.InvalidParameterError: The 'alpha' parameter is given twice in the spec 'elu(alpha=1, alpha=2)'.
     """
-    bad = ActlabError(
-        f"Cannot read activation spec {spec!r}: expected NAME or NAME(param=number, ...), "
-        "e.g. 'leaky_relu(slope=0.1)'."
-    )
+    if not isinstance(spec, str):
+        raise ActlabError(f"A spec is a string such as 'leaky_relu(slope=0.1)'. Got {shorten(spec)} instead.")
+    quoted = shorten(spec)
+    if len(spec) > MAX_SPEC_LENGTH:
+        raise ActlabError(f"A spec string has at most {MAX_SPEC_LENGTH} characters. Got {quoted} instead.")
+    bad = ActlabError(f"Cannot read activation spec {quoted}: {_SPEC_FORM}.")
     try:
         node = ast.parse(spec.strip(), mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a null byte
         raise bad from None
     if isinstance(node, ast.Name):
         return node.id, {}
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.args):
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
         raise bad
+    if node.args or any(kw.arg is None for kw in node.keywords):
+        raise ActlabError(f"Cannot read activation spec {quoted}: parameters are given by name, {_SPEC_FORM}.")
     params: dict[str, object] = {}
     for kw in node.keywords:
-        if kw.arg is None:
-            raise bad
-        try:
-            params[kw.arg] = ast.literal_eval(kw.value)
-        except ValueError:
-            raise bad from None
+        if kw.arg in params:
+            raise InvalidParameterError(f"The {kw.arg!r} parameter is given twice in the spec {quoted}.")
+        value = _spec_value(kw.value)
+        if value is _NOT_A_VALUE:
+            text = ast.get_source_segment(spec.strip(), kw.value) or ""
+            raise InvalidParameterError(
+                f"The {kw.arg!r} parameter in the spec {quoted} must be a number, e.g. {kw.arg}=0.5. "
+                f"Got {text if len(text) <= QUOTE_LIMIT and text.isprintable() else shorten(text)} instead."
+            )
+        params[kw.arg] = value
     return node.func.id, params
 
 
@@ -461,7 +624,7 @@ def get(spec: str | Bound | Activation, **params: object) -> Bound:
     if isinstance(spec, Activation):
         return spec.bind(**params)
     if not isinstance(spec, str):
-        raise ActlabError(f"An activation is given by name or spec string, e.g. 'relu'. Got {spec!r} instead.")
+        raise ActlabError(f"An activation is given by name or spec string, e.g. 'relu'. Got {shorten(spec)} instead.")
     name, parsed = parse_spec(spec)
     return lookup(name).bind(**{**parsed, **params})
 
