@@ -51,6 +51,7 @@ from typing import BinaryIO, Literal
 
 import numpy as np
 
+from .._memory import check_memory
 from ..errors import ActlabError, check_choice, check_int, check_real
 
 __all__ = [
@@ -183,56 +184,17 @@ def _identify(raw: bytes, content: bytes | Callable[[], bytes]) -> tuple[str, tu
 
 # ---- memory: a file's header says how much its data needs; that is checked first
 
-#: below this, a decode is not checked against the machine (no /proc read)
-_SMALL = 64 * 2**20
-
-
-def _available_memory() -> int | None:
-    """Bytes available for a new allocation (``MemAvailable`` of /proc/meminfo, else free
-    pages), None if unknown. The same rule as :func:`actlab.nn.memory.available_memory`
-    (the data room does not import the engine)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError  # pragma: no cover
-
-
 def _check_max_memory(max_memory: int | None, owner: str) -> int | None:
     if max_memory is None:
         return None
     return check_int(max_memory, "max_memory", owner, low=1)
 
 
-def _fits(need: int, max_memory: int | None) -> tuple[bool, str]:
-    """Whether ``need`` bytes fit the budget, and the budget as words (for the message)."""
-    if max_memory is not None:
-        return need <= max_memory, f"the max_memory budget is {_size(max_memory)}"
-    if need < _SMALL:
-        return True, ""
-    limit = _available_memory()
-    return limit is None or need <= limit, f"{_size(limit or 0)} are available (MemAvailable)"
-
-
 def _check_memory(path: Path, need: int, what: str, max_memory: int | None) -> None:
-    ok, budget = _fits(need, max_memory)
-    if not ok:
-        raise _fail(path, f"{what} needs {_size(need)} of memory but {budget}; pass max_memory= (bytes) to set "
-                          f"the budget")
+    try:
+        check_memory(need, what, max_memory, hint="pass max_memory= (bytes) to set the budget")
+    except ActlabError as err:
+        raise _fail(path, str(err)) from None
 
 
 def _header(path: Path, head: bytes, magic_expected: int | None) -> tuple[int, tuple[int, ...], np.dtype, int]:

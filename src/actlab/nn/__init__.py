@@ -4,9 +4,10 @@ Everything an experiment needs is here (``from actlab import nn``), one module p
 :mod:`~actlab.nn.layers`, :mod:`~actlab.nn.init` (initialisers, seeds),
 :mod:`~actlab.nn.model` (Sequential, mlp, from_weights), :mod:`~actlab.nn.losses`,
 :mod:`~actlab.nn.optim`, :mod:`~actlab.nn.hooks` (the recorder), :mod:`~actlab.nn.training` (fit, evaluate),
-:mod:`~actlab.nn.persist` (save, load, checkpoints), :mod:`~actlab.nn.memory` (estimates
-checked before anything is allocated), :mod:`~actlab.nn.gradient_check` and
-:mod:`~actlab.nn.diagnostics`. The engine imports the catalogue and nothing above it.
+:mod:`~actlab.nn.persist` (save, load, checkpoints), :mod:`~actlab.nn.gradient_check` and
+:mod:`~actlab.nn.diagnostics`; memory estimates (``memory_estimate`` in model, checked
+by :mod:`actlab._memory` before anything is allocated). The engine imports the catalogue
+and nothing above it.
 Conventions:
 
 * weights are ``W`` of shape (n_in, n_out) and ``y = x W + b`` (the book's layout);
@@ -34,13 +35,13 @@ Conventions:
 True
 """
 
+from .._memory import MemoryEstimate, available_memory, check_memory, parse_memory
 from . import diagnostics
 from .gradient_check import gradcheck, gradcheck_layer
 from .hooks import Recorder, record, summarize
 from .init import GAINED, INITS, as_rng, initialize, parse_init
 from .layers import LAYER_TYPES, Activation, BatchNorm, Dense, Dropout, Layer, Parameter, PReLU
 from .losses import MSE, Loss, SigmoidBCE, SoftmaxCrossEntropy, loss_for
-from .memory import MemoryEstimate, available_memory, check_memory, parse_memory
 from .model import (
     IDENTITY_NAMES,
     Sequential,

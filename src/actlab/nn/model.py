@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from .._memory import MemoryEstimate, check_memory
 from ..catalogue import registry
-from ..errors import ActlabError, check_int, check_real, unknown
+from ..errors import ActlabError, check_int, check_real, shorten, unknown
 from .init import GAINED, as_rng, check_dtype, parse_init
 from .layers import LAYER_TYPES, Activation, BatchNorm, Dense, Dropout, Layer, Parameter, PReLU
-from .memory import MemoryEstimate, _clip, _short, check_memory
 
 IDENTITY_NAMES = ("identity", "linear", "none")
 #: the format of :meth:`Sequential.architecture` records
@@ -212,7 +212,7 @@ def parse_arch(arch: str | Sequence[int]) -> list[int]:
     >>> parse_arch("784-64-10")
     [784, 64, 10]
     """
-    bad = ActlabError(f"An architecture is sizes joined by '-', e.g. '784-64-10'. Got {_short(arch)} instead.")
+    bad = ActlabError(f"An architecture is sizes joined by '-', e.g. '784-64-10'. Got {shorten(arch)} instead.")
     if isinstance(arch, str):
         try:
             sizes = [int(s) for s in arch.strip().split("-")]
@@ -390,7 +390,7 @@ def _arg(cfg: dict[str, Any], key: str, where: str, kind: str) -> Any:
           "bool": isinstance(v, bool), "str": isinstance(v, str),
           "real": isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= 1e300}[kind]
     if not ok:
-        raise ActlabError(f"The {key!r} parameter of {where} must be {expected}. Got {_short(v)} instead.")
+        raise ActlabError(f"The {key!r} parameter of {where} must be {expected}. Got {shorten(v)} instead.")
     return check_real(v, key, where) if kind == "real" else v
 
 
@@ -405,37 +405,37 @@ def check_architecture(arch: Any) -> dict[str, Any]:
     Every fault is one ActlabError; nothing is allocated.
     """
     if not isinstance(arch, dict):
-        raise ActlabError(f"An architecture record is a JSON object. Got {_short(arch)} instead.")
+        raise ActlabError(f"An architecture record is a JSON object. Got {shorten(arch)} instead.")
     extra = sorted(set(arch) - {"format", "output", "dtype", "layers"}, key=str)
     if extra:
-        raise unknown("key of the architecture record", _clip(extra[0]), ["format", "output", "dtype", "layers"])
+        raise unknown("key of the architecture record", shorten(extra[0]), ["format", "output", "dtype", "layers"])
     if arch.get("format", FORMAT) != FORMAT:
-        raise ActlabError(f"The architecture record has format {_short(arch['format'])}; this actlab reads "
+        raise ActlabError(f"The architecture record has format {shorten(arch['format'])}; this actlab reads "
                           f"{FORMAT!r}.")
     dtype = arch.get("dtype", "float32")
     if not isinstance(dtype, str):
-        raise ActlabError(f"The dtype of an architecture record is 'float32' or 'float64'. Got {_short(dtype)}.")
+        raise ActlabError(f"The dtype of an architecture record is 'float32' or 'float64'. Got {shorten(dtype)}.")
     dt = check_dtype(dtype)
     output = arch.get("output", "softmax")
     if output is not None and not isinstance(output, str):
-        raise ActlabError(f"The output of an architecture record is an activation spec. Got {_short(output)}.")
+        raise ActlabError(f"The output of an architecture record is an activation spec. Got {shorten(output)}.")
     output = "identity" if output is None or output in IDENTITY_NAMES else registry.get(output).spec
     layers = arch.get("layers")
     if not isinstance(layers, list) or not layers:
-        raise ActlabError(f"The architecture record needs a non-empty list of layers. Got {_short(layers)} instead.")
+        raise ActlabError(f"The architecture record needs a non-empty list of layers. Got {shorten(layers)} instead.")
     out: list[dict[str, Any]] = []
     width: int | None = None
     for i, cfg in enumerate(layers):
         if not isinstance(cfg, dict):
-            raise ActlabError(f"Layer {i} of the architecture record is not a JSON object: {_short(cfg)}.")
+            raise ActlabError(f"Layer {i} of the architecture record is not a JSON object: {shorten(cfg)}.")
         kind = cfg.get("type")
         if not isinstance(kind, str) or kind not in LAYER_ARGS:
-            raise unknown("layer type", _clip(kind), LAYER_ARGS)
+            raise unknown("layer type", shorten(kind), LAYER_ARGS)
         where = f"layer {i} ({kind})"
         allowed = LAYER_ARGS[kind]
         for key in cfg:
             if key != "type" and key not in allowed:
-                raise unknown("argument", _clip(key), allowed, owner=where)
+                raise unknown("argument", shorten(key), allowed, owner=where)
         missing = [k for k, required in allowed.items() if required and k not in cfg]
         if missing:
             raise ActlabError(f"The architecture record's {where} has no {missing[0]!r}.")
@@ -579,7 +579,7 @@ def memory_estimate(
         est.add("construction", n_params * size + 8 * biggest)
     opt = "momentum" if optimizer == "sgd" and momentum else optimizer
     if opt not in _OPT_ARRAYS:
-        raise ActlabError(f"memory_estimate: unknown optimizer {_short(opt)}; one of sgd, momentum, nesterov, adam.")
+        raise ActlabError(f"memory_estimate: unknown optimizer {shorten(opt)}; one of sgd, momentum, nesterov, adam.")
     opt_bytes = _OPT_ARRAYS[opt] * n_params * size
     est.add("optimiser", opt_bytes)
     batch_size, n_train, n_eval = int(batch_size), int(n_train), int(n_eval)

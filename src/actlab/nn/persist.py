@@ -19,7 +19,7 @@ new one, never a torn file:
 Reading is defensive: a file is opened with :mod:`zipfile` and every member's ``.npy``
 header (shape, dtype) is read and checked (against the architecture, for a model) before
 any array is; the memory the arrays and the model need is estimated from those headers and
-refused beyond the budget (:mod:`actlab.nn.memory`). Arrays must be float32 or float64
+refused beyond the budget (:mod:`actlab._memory`). Arrays must be float32 or float64
 (complex, float16, integer, object arrays are refused, never converted), and a model's
 arrays must be finite unless ``allow_nonfinite=True``. Whatever is wrong with a file
 (empty, truncated, not a zip, damaged bytes, missing or extra arrays, bad or deeply nested
@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._io import write_atomic
-from ..errors import ActlabError
-from .memory import MemoryEstimate, _clip, check_memory
+from .._memory import MemoryEstimate, check_memory
+from ..errors import ActlabError, shorten
 from .model import Sequential, arch_name, check_architecture, from_architecture, memory_estimate, state_shapes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -97,7 +97,7 @@ def _members(zf: zipfile.ZipFile) -> dict[str, tuple[zipfile.ZipInfo, tuple[int,
     out = {}
     for info in infos:
         if not info.filename.endswith(".npy"):
-            raise _Unreadable(f"unexpected member {_clip(info.filename)} (an .npz holds .npy arrays)")
+            raise _Unreadable(f"unexpected member {shorten(info.filename)} (an .npz holds .npy arrays)")
         key = info.filename[:-4]
         with zf.open(info) as f:
             version = np.lib.format.read_magic(f)
@@ -106,13 +106,13 @@ def _members(zf: zipfile.ZipFile) -> dict[str, tuple[zipfile.ZipInfo, tuple[int,
             elif version == (2, 0):
                 shape, _, dtype = np.lib.format.read_array_header_2_0(f)
             else:
-                raise _Unreadable(f"array {_clip(key)}: .npy format version {version} is not read here")
+                raise _Unreadable(f"array {shorten(key)}: .npy format version {version} is not read here")
             header = f.tell()
         if dtype.hasobject:
-            raise _Unreadable(f"array {_clip(key)} holds Python objects (never unpickled)")
+            raise _Unreadable(f"array {shorten(key)} holds Python objects (never unpickled)")
         nbytes = math.prod(shape) * dtype.itemsize
         if header + nbytes != info.file_size:
-            raise _Unreadable(f"array {_clip(key)}: its header announces {shape} {dtype} ({nbytes:,} bytes) but "
+            raise _Unreadable(f"array {shorten(key)}: its header announces {shape} {dtype} ({nbytes:,} bytes) but "
                               f"the archive holds {info.file_size - header:,} bytes for it")
         out[key] = (info, tuple(shape), dtype)
     return out
@@ -122,16 +122,16 @@ def _float_array(key: str, dtype: np.dtype, want: np.dtype | None = None) -> Non
     """Refuse an array that is not float32/float64 (or not ``want``)."""
     if dtype.kind != "f" or dtype.itemsize not in (4, 8):
         what = "complex (the imaginary part is not dropped)" if dtype.kind == "c" else dtype.name
-        raise _Unreadable(f"array {_clip(key)} is {what}: arrays here are float32 or float64")
+        raise _Unreadable(f"array {shorten(key)} is {what}: arrays here are float32 or float64")
     if want is not None and dtype.newbyteorder("=") != want:
-        raise _Unreadable(f"array {_clip(key)} is {dtype.name} but the architecture says {want.name}")
+        raise _Unreadable(f"array {shorten(key)} is {dtype.name} but the architecture says {want.name}")
 
 
 def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
     with zf.open(info) as f:
         a = np.lib.format.read_array(f, allow_pickle=False)
         if f.read(1):  # also completes the CRC check of the member
-            raise _Unreadable(f"array {_clip(info.filename[:-4])}: bytes after its data")
+            raise _Unreadable(f"array {shorten(info.filename[:-4])}: bytes after its data")
     return a
 
 
@@ -181,7 +181,7 @@ def _model_file(zf: zipfile.ZipFile) -> tuple[dict[str, Any], dict[str, Any]]:
             raise _Unreadable(f"array {k} has shape {got} but the architecture {arch_name(arch)} needs {shape}")
     extra = sorted(set(members) - set(shapes) - {"__architecture__"})
     if extra:
-        raise _Unreadable(f"array {_clip(extra[0])} is not part of the architecture {arch_name(arch)}")
+        raise _Unreadable(f"array {shorten(extra[0])} is not part of the architecture {arch_name(arch)}")
     return arch, members
 
 
@@ -381,7 +381,7 @@ def load_checkpoint(path: str | os.PathLike, *, max_memory: int | str | None = N
         names = [k for k in members if k != "__checkpoint__"]
         for k in names:
             if k != "step_loss" and not k.startswith(("model/", "opt/")):
-                raise _Unreadable(f"unexpected array {_clip(k)}")
+                raise _Unreadable(f"unexpected array {shorten(k)}")
             _float_array(k, members[k][2])
         if "step_loss" not in members or members["step_loss"][1] != (meta["step"],):
             raise _Unreadable(f"no step_loss array of its {meta['step']} steps")

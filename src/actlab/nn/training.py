@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 
 from .._io import write_atomic
+from .._memory import check_memory
 from ..errors import ActlabError, check_int, check_real
 from . import optim, persist
 from .hooks import Recorder
 from .init import as_rng
 from .losses import Loss, loss_for
-from .memory import check_memory
 from .model import Sequential, memory_estimate
 from .optim import Optimizer
 

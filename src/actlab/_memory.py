@@ -1,4 +1,5 @@
-"""Memory: the check that refuses work before anything is allocated.
+"""Memory: the check that refuses work before anything is allocated (used by the engine,
+the data loaders and the model files alike).
 
 Everything that can ask for an absurd amount of memory (an architecture, a batch size,
 a model file's headers, an IDX header) is sized first, from its settings or headers, and
@@ -11,7 +12,7 @@ refused with one :class:`~actlab.errors.ActlabError` when the estimate exceeds t
   else ``sysconf(SC_AVPHYS_PAGES)`` (free pages), else no check (unknown).
 
 Estimates are sums of the arrays a piece of work keeps at its peak (see
-:func:`actlab.nn.model.memory_estimate`), rounded up, never measured by trying; they are
+:func:`actlab.nn.model.memory_estimate` for a network), rounded up, never measured by trying; they are
 meant to tell 600 GiB from 600 MiB, not to predict the resident size to the megabyte.
 Work estimated below :data:`SMALL` is not checked against the machine (no file read).
 """
@@ -23,7 +24,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from ..errors import ActlabError
+from .errors import ActlabError, shorten
 
 __all__ = ["SMALL", "MemoryEstimate", "available_memory", "check_memory", "format_bytes", "parse_memory"]
 
@@ -60,7 +61,7 @@ def parse_memory(value: object, name: str = "max_memory", owner: str = "the memo
     (4294967296, 524288000, 1024)
     """
     bad = ActlabError(f"The {name!r} parameter of {owner} must be a positive size such as 4G, 500M or a number of "
-                      f"bytes. Got {_short(value)} instead.")
+                      f"bytes. Got {shorten(value)} instead.")
     if isinstance(value, bool):
         raise bad
     if isinstance(value, int):
@@ -118,7 +119,7 @@ class MemoryEstimate:
         big = sorted(self.parts.items(), key=lambda kv: -kv[1])
         shown = ", ".join(f"{k} {format_bytes(v)}" for k, v in big[:top])
         more = ", ..." if len(big) > top else ""
-        return f"about {format_bytes(self.total)}" + (f" ({shown}{more})" if big else "")
+        return f"about {format_bytes(self.total)}" + (f" ({shown}{more})" if len(big) > 1 else "")
 
 
 def check_memory(estimate: MemoryEstimate | int, what: str, max_memory: object = None, hint: str = "") -> None:
@@ -140,19 +141,3 @@ def check_memory(estimate: MemoryEstimate | int, what: str, max_memory: object =
         budget = (f"{format_bytes(limit)} are {source}" if max_memory is None
                   else f"{source} is {format_bytes(limit)}")
         raise ActlabError(f"{what} needs {est.describe()} of memory but {budget}{tail}.")
-
-
-def _short(value: object, limit: int = 80) -> str:
-    import reprlib
-
-    r = reprlib.Repr()
-    r.maxlevel, r.maxstring, r.maxother = 3, limit, limit
-    text = r.repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _clip(value: object, limit: int = 80) -> str:
-    """A name read from a file, short enough to quote: a string cut, anything else a short repr."""
-    if isinstance(value, str):
-        return value if len(value) <= limit else value[:limit - 3] + "..."
-    return _short(value, limit)
