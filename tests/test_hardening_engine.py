@@ -208,7 +208,7 @@ def test_gzip_is_decompressed_only_up_to_what_the_header_announces(tmp_path):
 def test_idx_header_announcing_more_than_the_machine_has(tmp_path, machine_8g):
     p = tmp_path / "huge-images-idx3-ubyte.gz"
     p.write_bytes(gzip.compress(struct.pack(">BBBB3I", 0, 0, 8, 3, 60_000, 100_000, 100_000) + bytes(100)))
-    with pytest.raises(ActlabError, match=re.escape(str(p)) + r".*needs about 545\.7 TiB .* of memory but 8\.0 GiB are "
+    with pytest.raises(ActlabError, match=re.escape(str(p)) + r".*needs about 545\.7 TiB.* of memory but 8\.0 GiB are "
                                                               r"available"):
         data.load_idx(p)
     assert data.idx_header(p) == (2051, (60_000, 100_000, 100_000), np.dtype(np.uint8))
