@@ -122,9 +122,11 @@ def _alive(pid: int, start: str) -> bool:
     return st is not None and st[19] == start and st[0] != "Z"  # a zombie has exited
 
 
-def _start_run(tmp_path) -> subprocess.Popen:
-    """``actlab run`` with enough cells to be busy for seconds, once its two workers exist."""
-    p = subprocess.Popen([sys.executable, "-m", "actlab", "run", "dying_relu", "--quick", "--workers", "2",
+def _start_run(tmp_path, command: str = "run") -> subprocess.Popen:
+    """``actlab run`` (or ``report``) with enough cells to be busy for seconds, once its two
+    workers exist."""
+    what = ["run", "dying_relu"] if command == "run" else ["report", "--out", str(tmp_path / "report")]
+    p = subprocess.Popen([sys.executable, "-m", "actlab", *what, "--quick", "--workers", "2",
                           "--cache", str(tmp_path / "c.sqlite")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, start_new_session=True)
     deadline = time.monotonic() + 60
@@ -140,8 +142,9 @@ def _start_run(tmp_path) -> subprocess.Popen:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_workers_and_resource_tracker_exit_when_the_parent_is_killed(tmp_path):
-    p = _start_run(tmp_path)
+@pytest.mark.parametrize("command", ["run", "report"])
+def test_workers_and_resource_tracker_exit_when_the_parent_is_killed(tmp_path, command):
+    p = _start_run(tmp_path, command)
     time.sleep(0.5)  # workers past their start-up, computing
     below = _descendants(p.pid)
     assert len(below) >= 3
