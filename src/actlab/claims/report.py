@@ -30,7 +30,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from .. import plots
 from .._io import write_atomic
@@ -53,7 +53,8 @@ def _md_cell(s: object) -> str:
 # Everything printed into the HTML page is escaped; the Markdown report is not (its table
 # cells go through md_cell), and escaping stays on for any other kind of template.
 _TEMPLATES = Environment(
-    loader=PackageLoader("actlab.claims", "templates"),
+    # own templates first, then the pieces shared by every page (style.css, macros.html.j2)
+    loader=ChoiceLoader([PackageLoader("actlab.claims", "templates"), PackageLoader("actlab", "templates")]),
     autoescape=select_autoescape(enabled_extensions=("html.j2",), disabled_extensions=("md.j2",), default=True),
     undefined=StrictUndefined,  # a misspelt name in a template fails, rather than printing nothing
     keep_trailing_newline=True,
