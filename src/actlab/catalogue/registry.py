@@ -52,7 +52,8 @@ import numpy as np
 from ..errors import QUOTE_LIMIT, ActlabError, InvalidParameterError, check_real, shorten, unknown
 from ._kernels import flat_blocks, for_blocks
 
-__all__ = ["Param", "Activation", "Bound", "REGISTRY", "activation", "get", "names", "parse_spec"]
+__all__ = ["Param", "Activation", "Bound", "REGISTRY", "activation", "get", "names", "parse_spec",
+           "set_spec_resolver"]
 
 inf = math.inf
 Kernel = Callable[..., np.ndarray]
@@ -625,8 +626,29 @@ def get(spec: str | Bound | Activation, **params: object) -> Bound:
         return spec.bind(**params)
     if not isinstance(spec, str):
         raise ActlabError(f"An activation is given by name or spec string, e.g. 'relu'. Got {shorten(spec)} instead.")
-    name, parsed = parse_spec(spec)
-    return lookup(name).bind(**{**parsed, **params})
+    try:
+        name, parsed = parse_spec(spec)
+        entry = lookup(name)
+    except ActlabError:
+        # not a registry name or NAME(param=value): a formula ("x * sigmoid(x)") if the
+        # resolver installed by actlab.formula takes it; otherwise this error stands
+        bound = _SPEC_RESOLVER(spec) if _SPEC_RESOLVER is not None else None
+        if bound is None:
+            raise
+        return bound.definition.bind(**{**bound.params, **params}) if params else bound
+    return entry.bind(**{**parsed, **params})
+
+
+#: What :func:`get` asks about a spec the registry does not know: a function returning a
+#: Bound, or None when the spec is not its kind (then the registry's error stands).
+#: actlab.formula installs one when imported; the catalogue never imports the rooms above it.
+_SPEC_RESOLVER: Callable[[str], Bound | None] | None = None
+
+
+def set_spec_resolver(fn: Callable[[str], Bound | None] | None) -> None:
+    """Install the resolver :func:`get` calls for specs that are not registry names (None removes it)."""
+    global _SPEC_RESOLVER
+    _SPEC_RESOLVER = fn
 
 
 def iter_bound() -> Iterator[Bound]:

@@ -233,6 +233,12 @@ class Activation(Layer):
         c: dict[str, Any] = {"type": "Activation", "spec": self.spec}
         if self.derivative_at_zero is not None:
             c["derivative_at_zero"] = self.derivative_at_zero
+        if self.act.definition.family == "formula":
+            from .. import formula
+
+            source = formula.source(self.act)  # a named formula: what defines it again on load
+            if source is not None:
+                c["formula"] = source
         return c
 
 

@@ -26,7 +26,7 @@ FORMAT = "actlab.nn/1"
 #: the arguments each layer type takes in an architecture record (name -> required)
 LAYER_ARGS: dict[str, dict[str, bool]] = {
     "Dense": {"n_in": True, "n_out": True, "bias": False},
-    "Activation": {"spec": True, "derivative_at_zero": False},
+    "Activation": {"spec": True, "derivative_at_zero": False, "formula": False},
     "PReLU": {"n": True, "shared": False, "init": False},
     "BatchNorm": {"n": True, "momentum": False, "eps": False},
     "Dropout": {"p": True},
@@ -380,11 +380,25 @@ def mlp(
 # --------------------------------------------------------------------------- architecture records
 
 
+def _formula_record(v: Any, where: str) -> dict[str, Any]:
+    """The ``formula`` of an Activation record (a named formula the model uses): its name,
+    text and parameter defaults, checked; it is defined again when the record is read."""
+    if not (isinstance(v, dict) and set(v) == {"name", "formula", "defaults"} and isinstance(v["name"], str)
+            and isinstance(v["formula"], str) and isinstance(v["defaults"], dict)
+            and all(isinstance(k, str) for k in v["defaults"])):
+        raise ActlabError(f"The 'formula' parameter of {where} must be an object with 'name', 'formula' and "
+                          f"'defaults'. Got {shorten(v)} instead.")
+    defaults = {k: check_real(x, k, f"the formula of {where}") for k, x in v["defaults"].items()}
+    return {"name": v["name"], "formula": v["formula"], "defaults": defaults}
+
+
 def _arg(cfg: dict[str, Any], key: str, where: str, kind: str) -> Any:
-    """One argument of a layer record, checked to be of ``kind`` ("size", "bool", "real", "str")."""
+    """One argument of a layer record, checked to be of ``kind`` ("size", "bool", "real", "str", "formula")."""
     v = cfg[key]
     if v is None and key == "derivative_at_zero":
         return None
+    if kind == "formula":
+        return _formula_record(v, where)
     expected = {"size": "a positive int", "bool": "true or false", "str": "a string", "real": "a finite number"}[kind]
     ok = {"size": isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 2**62,
           "bool": isinstance(v, bool), "str": isinstance(v, str),
@@ -395,7 +409,8 @@ def _arg(cfg: dict[str, Any], key: str, where: str, kind: str) -> Any:
 
 
 _ARG_KINDS = {"n_in": "size", "n_out": "size", "n": "size", "bias": "bool", "shared": "bool", "spec": "str",
-              "derivative_at_zero": "real", "init": "real", "momentum": "real", "eps": "real", "p": "real"}
+              "derivative_at_zero": "real", "init": "real", "momentum": "real", "eps": "real", "p": "real",
+              "formula": "formula"}
 
 
 def check_architecture(arch: Any) -> dict[str, Any]:
@@ -446,6 +461,11 @@ def check_architecture(arch: Any) -> dict[str, Any]:
                                   f"before gives {width}.")
             width = c["n_out"]
         elif kind == "Activation":
+            if "formula" in c:  # a named formula: define it (again) before its spec is read
+                from .. import formula
+
+                rec = c["formula"]
+                formula.define(rec["formula"], name=rec["name"], **rec["defaults"])
             bound = registry.get(c["spec"])
             c["spec"] = bound.spec
             if width is not None:

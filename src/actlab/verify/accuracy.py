@@ -15,7 +15,7 @@ from mpmath import mp, mpf
 
 from .._io import write_atomic, write_markdown_json
 from ..catalogue import registry
-from ..catalogue.registry import REGISTRY, Bound
+from ..catalogue.registry import Bound
 from ..errors import ActlabError
 from . import naive, peers, reference
 
@@ -226,9 +226,12 @@ def _fingerprint(name: str) -> str:
     import inspect
 
 
-    d = registry.REGISTRY[name]
+    d = registry.get(name).definition
     parts = [np.__version__, str(sorted(d.defaults.items()))]
-    ref = reference.REFERENCES[name]
+    source = getattr(d, "formula_source", None)
+    if source is not None:  # a formula entry: its kernels' code is the same for every formula
+        parts.append(source.text)
+    ref = reference.reference_of(name)
     fns = [d.f_kernel, d.df_kernel, d.jacobian_kernel, ref.f, ref.df, ref.jacobian]
     nv = naive.NAIVE.get(name)
     if nv is not None:
@@ -272,8 +275,11 @@ def table(
     start = time.perf_counter()
     if names is None:
         names = registry.names()
-    names = [registry.lookup(n).name for n in names]
-    missing = [n for n in names if n not in reference.REFERENCES]
+    names = [registry.get(n).name for n in names]  # formula specs too (their name is the formula)
+    formulas = [n for n in names if registry.get(n).definition.family == "formula"]
+    missing = [n for n in names if n not in reference.REFERENCES and n not in formulas]
+    if formulas:  # defined in this process only: spawned workers would not know them
+        jobs = 1
     if missing:
         raise ActlabError(f"No mpmath reference (actlab.verify.reference) yet for: {', '.join(missing)}.")
     done: dict[str, dict] = {}
@@ -378,7 +384,8 @@ def summary(result: dict) -> list[str]:
     """The highlights of the table, as sentences with the figures."""
 
     rows = result["rows"]
-    within = [r for r in rows if all(r[w]["actlab"]["ulp"] <= REGISTRY[r["name"]].ulp[w] for w in ("f", "df"))]
+    within = [r for r in rows if all(r[w]["actlab"]["ulp"] <= registry.get(r["spec"]).definition.ulp[w]
+                                     for w in ("f", "df"))]
     beyond = []
     for r in rows:
         if r not in within:

@@ -27,7 +27,7 @@ import mpmath
 import numpy as np
 from mpmath import mp, mpf
 
-__all__ = ["DPS", "Reference", "REFERENCES", "reference", "evaluate", "evaluate_rows", "to_float"]
+__all__ = ["DPS", "Reference", "REFERENCES", "reference", "reference_of", "evaluate", "evaluate_rows", "to_float"]
 
 DPS = 50
 HUGE = mpf(10) ** 400
@@ -83,9 +83,21 @@ def _at(fn: MpFn, x: float, params: dict[str, float]) -> object:
     return +value  # rounded back to DPS digits
 
 
+def reference_of(name: str) -> Reference:
+    """The reference of a registry entry, or of a formula entry (a defined name or a formula
+    spec): that formula as the user wrote it, evaluated by mpmath to the working precision
+    (:func:`actlab.formula.mp_reference`, which raises its precision where the formula cancels)."""
+    ref = REFERENCES.get(name)
+    if ref is not None:
+        return ref
+    from .. import formula
+
+    return formula.mp_reference(name, mp)  # type: ignore[return-value]  # the same four fields
+
+
 def evaluate(name: str, which: str, xs: np.ndarray, params: dict[str, float] | None = None) -> list[object]:
     """Reference values of ``f``/``df``/``d2f`` of an elementwise entry at each float in xs."""
-    fn = getattr(REFERENCES[name], which)
+    fn = getattr(reference_of(name), which)
     params = {k: mpf(v) for k, v in (params or {}).items()}
     with mp.workdps(DPS):
         return [_at(fn, float(x), params) for x in np.asarray(xs, dtype=np.float64).ravel()]
