@@ -23,7 +23,8 @@ from .formula import define  # importing the room installs the registry's resolv
 __version__ = "0.1.0"
 
 #: the rooms, loaded when first touched (``actlab.nn`` works without ``import actlab.nn``)
-_ROOMS = ("bench", "catalogue", "claims", "cli", "data", "errors", "formula", "nn", "plots", "runs", "verify")
+_ROOMS = ("bench", "catalogue", "claims", "cli", "data", "errors", "formula", "lab", "nn", "plots", "runs", "torch",
+          "verify")
 
 __all__ = [
     "REGISTRY",

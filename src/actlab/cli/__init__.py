@@ -13,13 +13,13 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ActlabError
-from . import bench, catalogue, claims, data, engine
+from . import bench, catalogue, claims, data, engine, lab
 from ._parser import Parser
 
 __all__ = ["build_parser", "main"]
 
 #: the command groups, in the order ``actlab --help`` lists them
-GROUPS = (catalogue, data, claims, engine, bench)
+GROUPS = (lab, catalogue, data, claims, engine, bench)
 
 
 def build_parser() -> Parser:
