@@ -629,6 +629,8 @@ def get(spec: str | Bound | Activation, **params: object) -> Bound:
     try:
         name, parsed = parse_spec(spec)
         entry = lookup(name)
+    except InvalidParameterError:  # NAME(param=value) with a bad value: the registry's error stands
+        raise
     except ActlabError:
         # not a registry name or NAME(param=value): a formula ("x * sigmoid(x)") if the
         # resolver installed by actlab.formula takes it; otherwise this error stands
