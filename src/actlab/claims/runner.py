@@ -15,7 +15,11 @@ experiment; editing the engine recomputes everything; editing the report does no
 
 The executor is pluggable: anything with the :class:`concurrent.futures.Executor`
 interface (``submit`` returning futures). :class:`SerialExecutor` runs cells in this
-process (tests, debugging); by default a spawn-context process pool is used.
+process (tests, debugging); by default a spawn-context process pool is used;
+:func:`actlab.claims.cluster.connect` sends the cells to a Dask cluster. A cell sent to
+an executor carries the code version its result will be cached under, and the worker
+that runs it checks that its own code has the same (:func:`_timed`): a worker with
+another actlab refuses the cell instead of mixing its results into the cache.
 
 Every path runs a cell under the same threading, so that a result does not depend on
 ``workers`` or on the executor: the BLAS (OpenBLAS, MKL) computes with **one thread**
@@ -49,6 +53,7 @@ import json
 import multiprocessing
 import os
 import signal
+import socket
 import sqlite3
 import sys
 import tempfile
@@ -72,7 +77,7 @@ CellFn = Callable[[dict], Any]
 
 # Source that does not influence any cell result (presentation and plumbing), by path
 # inside the package; a folder ends in "/".
-_NOT_IN_VERSION = ("claims/report.py", "claims/runner.py", "cli/", "__main__.py")
+_NOT_IN_VERSION = ("claims/report.py", "claims/runner.py", "cli/", "lab/", "torch/", "templates/", "__main__.py")
 
 
 #: How every cell runs, whatever the executor: part of the code version, so that a change of
@@ -86,23 +91,33 @@ def default_cache_path() -> Path:
 
 
 @functools.cache
-def _source_hash(module_file: str) -> str:
+def _package_sources() -> tuple[tuple[str, str, bytes], ...]:
+    """``(path inside the package, absolute path, bytes)`` of every module of the package,
+    read once per process, at its first code version: as close as can be to when the
+    process imported actlab (``actlab.claims`` imports every experiment at once). A
+    long-lived process (a Dask worker) thus hashes the code it has loaded, not files
+    edited on disk since, which it does not run."""
     pkg = Path(__file__).resolve().parents[1]
+    return tuple((p.relative_to(pkg).as_posix(), str(p), p.read_bytes()) for p in sorted(pkg.rglob("*.py")))
+
+
+@functools.cache
+def _source_hash(module_file: str) -> str:
+    pkg = str(Path(__file__).resolve().parents[1])
     h = hashlib.sha256()
     files = []
-    for p in sorted(pkg.rglob("*.py")):
-        rel = p.relative_to(pkg).as_posix()
-        if rel.startswith(_NOT_IN_VERSION) and str(p) != module_file:
+    for rel, path, data in _package_sources():
+        if rel.startswith(_NOT_IN_VERSION) and path != module_file:
             continue
         # of the claims, only the cell's own module counts
-        if rel.startswith("claims/experiments/") and p.name != "__init__.py" and str(p) != module_file:
+        if rel.startswith("claims/experiments/") and not rel.endswith("/__init__.py") and path != module_file:
             continue
-        files.append((rel, p))
+        files.append((rel, data))
     h.update(THREADING.encode())
-    for rel, p in files:
+    for rel, data in files:
         h.update(rel.encode())
-        h.update(p.read_bytes())
-    if module_file and not module_file.startswith(str(pkg)):
+        h.update(data)
+    if module_file and not module_file.startswith(pkg):
         h.update(Path(module_file).read_bytes())  # cell functions defined outside actlab (tests)
     return h.hexdigest()[:16]
 
@@ -112,6 +127,12 @@ def code_version(fn: CellFn) -> str:
     mod = sys.modules.get(fn.__module__)
     path = getattr(mod, "__file__", None) or ""
     return _source_hash(str(Path(path).resolve()) if path else "")
+
+
+def package_version() -> str:
+    """The code version of the package alone (no experiment module): what a cluster's
+    workers are compared on when the client connects (:mod:`actlab.claims.cluster`)."""
+    return _source_hash("")
 
 
 def _fn_name(fn: CellFn) -> str:
@@ -303,13 +324,22 @@ def _sigint_ignored() -> Iterator[None]:
 
 # ----------------------------------------------------------------------------- workers
 
-def _timed(fn_path: str, cell: dict) -> tuple[Any, float]:
+def _timed(fn_path: str, cell: dict, version: str | None = None) -> tuple[Any, float]:
     """Run one cell (in a worker or in this process) with one BLAS thread, and time it;
-    the function is imported by name (works under spawn)."""
+    the function is imported by name (works under spawn and on a cluster's workers).
+
+    ``version``: the code version the caller computed for the function; a worker running
+    other code (another actlab, an edited module) refuses the cell rather than return a
+    result that would be cached under the caller's key."""
     module, qualname = fn_path.split(":")
     fn = importlib.import_module(module)
     for part in qualname.split("."):
         fn = getattr(fn, part)
+    if version is not None and (mine := code_version(fn)) != version:
+        raise ActlabError(
+            f"Code version mismatch: the worker on {socket.gethostname()} (pid {os.getpid()}) runs {fn_path} at "
+            f"code version {mine}, the client at {version}; install the same actlab on the client and every "
+            f"worker, then restart the workers.")
     with one_blas_thread():
         t0 = time.perf_counter()
         out = to_jsonable(fn(cell))
@@ -365,6 +395,11 @@ class Runner:
     ``workers=1`` without an executor runs serially in this process (in a one-worker
     process instead where this process's BLAS threads cannot be set: see
     :func:`in_process_threading_controlled`). Every path runs cells with one BLAS thread.
+    A cell sent to the caller's executor carries this process's code version, and the
+    process that runs it refuses it if its own differs (a cluster's worker with another
+    actlab: see :func:`_timed`). ``serial_here=True`` computes the ``serial=True`` cells
+    (timings) on this machine, as without ``executor``, instead of through it: for an
+    executor whose workers are other machines, whose timings would not compare.
     ``stats`` counts cells computed and taken from the cache since creation.
     """
 
@@ -375,17 +410,19 @@ class Runner:
         executor: cf.Executor | None = None,
         workers: int | None = None,
         progress: bool = True,
+        serial_here: bool = False,
     ):
         self.cache = cache if isinstance(cache, Cache) else Cache(cache)
         self.executor = executor
         self.workers = workers or os.cpu_count() or 1
         self.progress = progress
+        self.serial_here = serial_here
         self.stats = {"computed": 0, "cached": 0, "seconds": 0.0}
         self._own_pool: cf.ProcessPoolExecutor | None = None
         self._serial_pool: cf.ProcessPoolExecutor | None = None
 
     def _pool(self, n_tasks: int, serial: bool = False) -> cf.Executor:
-        if self.executor is not None:
+        if self.executor is not None and not (serial and self.serial_here):
             return self.executor
         in_process = self.workers <= 1 or (n_tasks <= 1 and not serial)
         if in_process and in_process_threading_controlled():
@@ -415,8 +452,8 @@ class Runner:
         """``[fn(cell) for cell in cells]``, from the cache where possible.
 
         ``serial=True`` computes the cells one at a time in a single worker process (in this
-        process with ``workers=1`` or the caller's executor): for cells that measure time,
-        which parallel cells would perturb.
+        process with ``workers=1``; through the caller's executor unless ``serial_here``): for
+        cells that measure time, which parallel cells would perturb.
 
         Every finished cell is stored immediately. On KeyboardInterrupt or an exception in
         a cell, pending cells are cancelled, finished ones are kept, and the error is raised.
@@ -455,6 +492,9 @@ class Runner:
         name = _fn_name(fn)
         pool = self._pool(len(todo), serial)
         own = pool in (self._own_pool, self._serial_pool)
+        # the caller's executor may run cells in processes with other code (a cluster's workers):
+        # each cell carries the version its result will be cached under, and is checked there
+        check = (version,) if pool is self.executor else ()
         futures: dict[cf.Future, int] = {}
         stored: set[int] = set()
 
@@ -474,7 +514,7 @@ class Runner:
             with one_blas_thread():
                 for k, i in enumerate(todo):
                     with _sigint_ignored() if k < spawning else contextlib.nullcontext():
-                        futures[pool.submit(_timed, name, cells[i])] = i
+                        futures[pool.submit(_timed, name, cells[i], *check)] = i
             for fut in cf.as_completed(futures):
                 store(fut)
         except BaseException:

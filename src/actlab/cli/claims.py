@@ -1,13 +1,32 @@
-"""``actlab experiments``, ``run`` and ``report``: the claims of the tutorials, measured."""
+"""``actlab experiments``, ``run`` and ``report``: the claims of the tutorials, measured.
+
+``run`` and ``report`` compute their cells in local processes, or on a Dask cluster with
+``--scheduler tcp://HOST:8786`` (or ``$ACTLAB_SCHEDULER``; see docs/cluster.md).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
+import os
 import sys
+from collections.abc import Iterator
 
 from .. import claims
-from ..claims import report
-from ..claims.runner import Runner, default_cache_path, writable_dir
+from ..claims import cluster, report
+from ..claims.runner import Cache, Runner, default_cache_path, writable_dir
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def _sizes(p: argparse.ArgumentParser) -> None:
@@ -17,6 +36,11 @@ def _sizes(p: argparse.ArgumentParser) -> None:
     p.set_defaults(size="default")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--cache", default=None, help=f"SQLite cache of finished cells (default: {default_cache_path()})")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="send the cells to the Dask scheduler at ADDRESS, e.g. tcp://HOST:8786 (default: "
+                        "$ACTLAB_SCHEDULER; empty: local processes); needs pip install actlab[dask]")
+    p.add_argument("--scheduler-timeout", type=_seconds, default=cluster.DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"how long to wait for the scheduler (default: {cluster.DEFAULT_TIMEOUT:g})")
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -44,10 +68,37 @@ def _list(a: argparse.Namespace) -> int:
     return 0
 
 
-def _runner(a: argparse.Namespace) -> Runner:
-    """The cache is checked here, before any work; the progress bar only on a terminal (a log
-    or a pipe gets the results and the messages, not the bar's redraws)."""
-    return Runner(a.cache or default_cache_path(), workers=a.workers, progress=sys.stderr.isatty())
+def _scheduler(a: argparse.Namespace) -> str | None:
+    """``--scheduler``, else ``$ACTLAB_SCHEDULER``; None (local processes) if empty."""
+    address = a.scheduler if a.scheduler is not None else os.environ.get("ACTLAB_SCHEDULER", "")
+    return address.strip() or None
+
+
+@contextlib.contextmanager
+def _runner(a: argparse.Namespace) -> Iterator[Runner]:
+    """The runner, its cache checked and its scheduler (if any) reached before any work; the
+    progress bar only on a terminal (a log or a pipe gets the results and the messages, not
+    the bar's redraws). On a cluster, the cells that time themselves still run here, one at
+    a time: timings from several machines would not compare."""
+    cache = Cache(a.cache or default_cache_path())
+    progress = sys.stderr.isatty()
+    address = _scheduler(a)
+    if address is None:
+        with Runner(cache, workers=a.workers, progress=progress) as runner:
+            yield runner
+        return
+    executor = cluster.connect(address, a.scheduler_timeout)
+    try:
+        if a.workers is not None:
+            print(f"actlab {a.command}: note: --workers is ignored with a scheduler (its workers run the cells)",
+                  file=sys.stderr)
+        print(f"actlab {a.command}: cells go to {executor.describe()}", file=sys.stderr)
+        for note in executor.notes():
+            print(f"actlab {a.command}: note: {note}", file=sys.stderr)
+        with Runner(cache, executor=executor, progress=progress, serial_here=True) as runner:
+            yield runner
+    finally:
+        executor.shutdown(wait=False)
 
 
 def _cells(c: dict) -> str:
