@@ -4,6 +4,7 @@ the accuracy table: the registry's resolver hook, the façade, verify and nn."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -72,6 +73,14 @@ def test_cli_plot_and_accuracy_take_formulas(tmp_path):
     assert png.stat().st_size > 1000
 
 
+def test_the_gallery_draws_typed_formulas_under_safe_file_names(tmp_path):
+    from actlab import plots
+
+    paths = plots.gallery(tmp_path, names=["1/(1 + exp(-x))", "relu", "x/(1 + abs(x))"])
+    assert [p.rsplit("/", 1)[-1].split("_")[0] for p in paths] == ["formula", "relu.png", "formula"]
+    assert len(set(paths)) == 3 and all(os.path.dirname(p) == str(tmp_path) for p in paths)
+
+
 def test_the_accuracy_table_measures_a_formula_against_its_own_formula():
     from actlab.verify import accuracy
 
@@ -81,3 +90,92 @@ def test_the_accuracy_table_measures_a_formula_against_its_own_formula():
         for which in ("f", "df"):
             cell = r[which]["actlab"]
             assert cell["ulp"] <= 16 and cell["specials_ok"]
+
+
+# ---- named formulas in other processes: the runner's and the accuracy table's workers ----------
+
+def formula_cell(cell: dict) -> dict:
+    """A cell that evaluates its activation spec (in a spawned worker, with the runner's pool)."""
+    import os
+
+    return {"y": float(actlab.get(cell["activation"])(1.0)), "pid": os.getpid()}
+
+
+@pytest.fixture
+def swish_b():
+    from actlab.formula import define_text
+
+    act = define_text("swish_b_worker(b=1.0) = x * sigmoid(b * x)")
+    define_text("twice_worker = 2 * swish_b_worker(x, b=0.5)")
+    yield act
+    for name in ("twice_worker", "swish_b_worker"):
+        if isinstance(actlab.REGISTRY.get(name), FormulaActivation):
+            undefine(name)
+
+
+def test_definitions_list_the_named_formulas_a_setting_uses_callees_first(swish_b):
+    from actlab.formula import definitions
+
+    assert [d["name"] for d in definitions({"activations": ["relu", "twice_worker"]})] == \
+        ["swish_b_worker", "twice_worker"]
+    assert definitions(["relu", "x * sigmoid(x)", "swish_b_worker_not"]) == []
+
+
+def test_spawned_runner_workers_define_the_named_formulas_their_cells_use(swish_b, tmp_path):
+    import os
+
+    import mpmath
+
+    from actlab.claims import runner as R
+
+    cells = [{"activation": "swish_b_worker(b=1.5)"}, {"activation": "twice_worker"}, {"activation": "relu"}]
+    expect = [1 / (1 + mpmath.exp(-1.5)), 2 / (1 + mpmath.exp(-0.5)), 1]  # mpmath, not actlab
+    with R.Runner(tmp_path / "c.sqlite", workers=2, progress=False) as r:
+        out = r.map(formula_cell, cells)
+        assert all(o["pid"] != os.getpid() for o in out)
+        assert [o["y"] for o in out] == pytest.approx([float(e) for e in expect], rel=1e-15)
+        # the cache key holds the definition: the same spec under another formula is another cell
+        actlab.define("x * tanh(b * x)", "swish_b_worker", replace=True, b=1.0)
+        again = r.map(formula_cell, cells)
+        assert r.stats == {**r.stats, "computed": 5, "cached": 1}
+    assert again[0]["y"] == pytest.approx(float(mpmath.tanh(1.5)), rel=1e-15)
+    assert again[1]["y"] == pytest.approx(float(2 * mpmath.tanh(0.5)), rel=1e-15)  # its caller follows it
+    assert actlab.get("twice_worker")(1.0) == again[1]["y"]  # here as in the workers
+
+
+def test_the_accuracy_table_measures_named_formulas_in_worker_processes(swish_b):
+    from actlab.verify import accuracy
+
+    out = accuracy.table(["swish_b_worker", "twice_worker"], jobs=2)
+    assert out["jobs"] == 2 and {r["name"] for r in out["rows"]} == {"swish_b_worker", "twice_worker"}
+    assert all(r[w]["actlab"]["ulp"] <= 16 for r in out["rows"] for w in ("f", "df"))
+
+
+def test_cli_define_names_a_formula_for_the_command(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "actlab", "run", "relu_sparsity", "--quick", "--cache", str(tmp_path / "c.sqlite"),
+         "--define", "swish_b(b=1.0) = x * sigmoid(b * x)", "--set", "activations=relu,swish_b(b=1.5)",
+         "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    numbers = json.loads((tmp_path / "relu_sparsity.json").read_text())["numbers"]
+    assert "swish_b(b=1.5)" in json.dumps(numbers)
+    for bad, msg in [("swish_b(b=1.0) = x * tanh(b * x", "never closed"), ("= x", "NAME = FORMULA"),
+                     ("relu = x", "catalogue entry"), ("f(b=one) = b * x", "must be a number")]:
+        res = subprocess.run([sys.executable, "-m", "actlab", "plot", "relu", "--define", bad, "--out",
+                              str(tmp_path / "p.png")], capture_output=True, text=True, timeout=120)
+        assert res.returncode == 2 and msg in res.stderr and res.stderr.count("\n") == 1, res.stderr
+
+
+def test_replacing_a_formula_rebuilds_its_callers_or_replaces_nothing(swish_b):
+    from actlab.formula import define_text
+
+    define_text("thrice_worker = 1.5 * twice_worker(x)")
+    with pytest.raises(actlab.ActlabError, match="already defined"):
+        define_text("swish_b_worker(b=1.0) = x * tanh(b * x)")
+    actlab.define("x * tanh(b * x)", "swish_b_worker", replace=True, b=1.0)
+    assert actlab.get("thrice_worker")(1.0) == pytest.approx(3 * np.tanh(0.5), rel=1e-15)
+    with pytest.raises(actlab.ActlabError, match="breaks the formula 'twice_worker'.*nothing was replaced"):
+        actlab.define("x * c", "swish_b_worker", replace=True, c=1.0)  # twice_worker passes b=0.5
+    assert actlab.get("swish_b_worker").definition.text == "x * tanh(b * x)"
+    assert actlab.get("thrice_worker")(1.0) == pytest.approx(3 * np.tanh(0.5), rel=1e-15)
+    undefine("thrice_worker")

@@ -1,6 +1,7 @@
 """The lab's HTTP and WebSocket API through Starlette's test client (no browser)."""
 
 import json
+import math
 import os
 import time
 
@@ -97,9 +98,28 @@ def test_activation_endpoints(client):
     acc = client.get("/api/accuracy", params={"spec": "sigmoid", "lo": -50, "hi": 50}).json()
     assert acc["naive"] and float(acc["df"]["max_naive"]) > 1e6  # s(1 - s) cancels
     for params, field in [({"spec": "relux"}, ""), ({"lo": "nan"}, "lo"), ({"n": 10**7}, "n"),
-                          ({"lo": 3, "hi": 1}, ""), ({"spec": "x" * 300}, "spec")]:
+                          ({"lo": 3, "hi": 1}, ""), ({"spec": "x" * 600}, "spec")]:
         r = client.get("/api/curve", params=params)
         assert r.status_code == 400 and r.json()["error"] and r.json()["field"] == field
+
+
+def test_typed_formulas_are_checked_drawn_and_compared_with_themselves_as_typed(client):
+    ok = client.get("/api/check", params={"spec": "log(1 + exp(x))"}).json()
+    assert ok == {"ok": True, "spec": "log(1 + exp(x))", "hidden": None}
+    assert client.get("/api/check", params={"spec": "elu"}).json()["spec"] == "elu(alpha=1.0)"
+    assert "halves" in client.get("/api/check", params={"spec": "glu"}).json()["hidden"]
+    for text, reason in [("x.__class__", "attribute access"), ("x * sigmoud(x)", "Did you mean 'sigmoid'"),
+                         ("__import__('os').system('true') + x", "not allowed"), ("x ** 10 ** 10", "exponent"),
+                         ("+".join(["x"] * 200), "")]:
+        r = client.get("/api/check", params={"spec": text})
+        assert r.status_code == 200 and r.json()["ok"] is False and reason in r.json()["error"], r.json()
+    c = client.get("/api/curve", params={"spec": "x * sigmoid(x)", "lo": -1, "hi": 1, "n": 3}).json()
+    assert c["f"][2] == pytest.approx(1 / (1 + math.exp(-1)), rel=1e-15) and c["f"][1] == 0.0
+    acc = client.get("/api/accuracy", params={"spec": "log(1 + exp(x))", "lo": -60, "hi": 60, "n": 41}).json()
+    assert acc["typed"] and acc["dtype"] == "float64" and acc["source"] == "log(1 + exp(x))"
+    assert float(acc["f"]["max_actlab"]) <= 4 < 1e6 < float(acc["f"]["max_naive"])  # as typed, exp(-60) is lost
+    hard = {(h["which"], h["x"]): h for h in acc["hard"]}
+    assert hard["f", "10000.0"]["naive"] == "inf" and hard["f", "10000.0"]["actlab"] == "10000.0"
 
 
 def test_csv_upload(client):

@@ -7,6 +7,7 @@ outside the server. The waits poll with ``page.evaluate`` (the DevTools protocol
 (no eval) rightly refuses. Screenshots of every view go to the test's temporary folder.
 """
 
+import math
 import os
 import re
 import signal
@@ -193,3 +194,56 @@ def test_mnist_and_claims_views_and_a_phone(server, browser, tmp_path):
     phone.shot(tmp_path / "phone-activations.png")
     phone.close()
     print(f"screenshots in {tmp_path}")
+
+
+def test_a_typed_formula_is_checked_drawn_measured_and_linked(server, browser, tmp_path):
+    pg = Page(browser, server, "#v=activations&a=relu")
+    pg.wait("document.querySelectorAll('#act-plot-f .scatterlayer .trace').length >= 1")
+    # refused with the parser's one-line reason, and nothing is added
+    for text, reason in [("x.__class__", "attribute access is not allowed"),
+                         ("x * sigmoud(x)", "Did you mean 'sigmoid'"), ("exp(y)", "uses the variable x")]:
+        pg.page.fill("#act-formula", text)
+        pg.page.click("#act-formula-form button")
+        pg.wait(f"document.getElementById('act-formula-error').textContent.includes({reason!r})")
+    assert pg.js("document.querySelectorAll('#act-chosen .chip').length") == 1
+    pg.page.fill("#act-formula", "log(1 + exp(x))")
+    pg.page.press("#act-formula", "Enter")
+    pg.wait("document.querySelectorAll('#act-chosen .chip').length === 2")
+    pg.wait("document.querySelector('#act-plot-f .legend').textContent.includes('log(1 + exp(x))')")
+    assert pg.js("document.getElementById('act-formula-error').textContent") == ""
+    # the accuracy panel compares the entry with the formula as typed, which overflows at 1e4
+    pg.wait("document.getElementById('act-acc-table').textContent.includes('as typed')")
+    text = pg.js("document.getElementById('act-acc-table').textContent")
+    assert "float64" in text and "log(1 + exp(x))" in text
+    assert pg.js("[...document.querySelectorAll('#act-acc-table td.bad')].length") >= 1  # inf where exact is finite
+    pg.wait("document.getElementById('act-props').textContent.includes('the formula as typed')")
+    assert "stable = softplus(x, beta=1)" in pg.js("document.getElementById('act-props').textContent")  # its docstring
+    assert "log(1 + exp(x))" in pg.js("new URLSearchParams(location.hash.slice(1)).get('a')")
+    pg.shot(tmp_path / "formula.png")
+    link = pg.js("location.href")
+    pg.close()
+    again = Page(browser, link.split("#")[0], "#" + link.split("#")[1])
+    again.wait("document.querySelectorAll('#act-chosen .chip').length === 2")
+    again.wait("document.querySelector('#act-plot-f .legend').textContent.includes('log(1 + exp(x))')")
+    again.close()
+
+
+def test_a_typed_formula_trains_as_a_playground_layer(server, browser):
+    pg = Page(browser, server, "#v=playground&ds=circle&seed=1&layers=4:tanh")
+    pg.wait("window.lab.pg.frames >= 1")
+    sel = "#pg-network select[data-layer='0']"
+    pg.page.select_option(sel, label="type a formula…")
+    box = "#pg-network .formula-box input"
+    pg.page.fill(box, "x * sigmoud(x)")
+    pg.page.press(box, "Enter")
+    pg.wait("document.querySelector('#pg-network .formula-box small').textContent.includes('sigmoid')")
+    assert pg.js(f"document.querySelector(\"{sel}\").value") == "tanh"  # a refused formula changes nothing
+    pg.js("window.oldReady = window.lab.pg.ready")
+    pg.page.fill(box, "x * tanh(softplus(x))")
+    pg.page.press(box, "Enter")
+    pg.wait("new URLSearchParams(location.hash.slice(1)).get('layers') === '4:x * tanh(softplus(x))'")
+    pg.wait(f"document.querySelector(\"{sel}\") && document.querySelector(\"{sel}\").value === 'x * tanh(softplus(x))'")
+    pg.wait("window.lab.pg.ready !== window.oldReady && window.lab.pg.frames >= 1")  # the new network's first frame
+    log = steps(pg, 3)
+    assert all(math.isfinite(row[1]) for row in log) and log[-1][1] != log[0][1]
+    pg.close()

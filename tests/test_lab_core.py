@@ -38,6 +38,8 @@ INVALID = [
     (config_msg(layers=[{"units": 4, "activation": "elu(alpha=-1)"}]), "config.layers.0.activation"),
     (config_msg(layers=[{"units": 4, "activation": "__import__('os')"}]), "config.layers.0.activation"),
     (config_msg(layers=[{"units": 4, "activation": "relu" * 40}]), "config.layers.0.activation"),
+    (config_msg(layers=[{"units": 4, "activation": "x" + " + x" * 130}]), "config.layers.0.activation"),
+    (config_msg(layers=[{"units": 4, "activation": "x.__class__"}]), "config.layers.0.activation"),
     (config_msg(layers=[{"units": 4, "color": 1}]), "config.layers.0.color"),
     (config_msg(lr=0), "config.lr"),
     (config_msg(lr=11), "config.lr"),
@@ -99,6 +101,8 @@ def test_valid_messages_and_defaults():
                                  init_std=1, features=["x2", "x1"]))
     assert m.config.layers[0].activation == "leaky_relu(slope=0.2)" and m.config.init_spec == "normal(std=1.0)"
     assert m.config.features == ("x1", "x2")  # one order, whatever the page sent
+    m = parse_message(config_msg(layers=[{"units": 3, "activation": "x*tanh(softplus(x))"}]))
+    assert m.config.layers[0].activation == "x*tanh(softplus(x))"  # a typed formula is a hidden layer too
     m = parse_message(json.dumps({"type": "config", "config": {"kind": "mnist"}}))
     assert isinstance(m.config, MnistConfig) and m.config.layers[0].units == 64 and m.config.batch == 64
     assert parse_message('{"type": "step"}').count == 1

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -28,7 +29,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ._io import write_atomic
-from .catalogue.registry import REGISTRY, Bound, get, lookup
+from .catalogue.registry import REGISTRY, Bound, get
 from .errors import ActlabError
 
 __all__ = ["plot", "gallery", "figure_for", "save", "parse_sweeps", "training_curves", "STYLE"]
@@ -241,14 +242,32 @@ def save(fig: Figure, path: str | os.PathLike) -> str:
 
 def gallery(out_dir: str | os.PathLike, names: Sequence[str] | None = None, fmt: str = "png",
             progress: bool = False) -> list[str]:
-    """One figure per registry entry (default: all), ``out_dir/NAME.fmt``; returns the paths."""
+    """One figure per registry entry (default: all), ``out_dir/NAME.fmt``; returns the paths.
+
+    ``names`` may hold specs and typed formulas: a formula's file is named by
+    :func:`file_stem` (its text may hold '/' and spaces)."""
     from tqdm import tqdm
 
-    chosen = list(REGISTRY) if names is None else [lookup(n).name for n in names]
+    chosen = list(REGISTRY) if names is None else list(dict.fromkeys(get(n).name for n in names))
     paths = []
     for name in tqdm(chosen, desc="gallery", unit="fig", disable=not progress):
-        paths.append(save(figure_for(name), os.path.join(out_dir, f"{name}.{fmt}")))
+        paths.append(save(figure_for(name), os.path.join(out_dir, f"{file_stem(name)}.{fmt}")))
     return paths
+
+
+def file_stem(name: str) -> str:
+    """A file name for an entry: its name, or for a typed formula a readable slug of its
+    text and a hash of it (two formulas never share a file).
+
+    >>> file_stem("relu"), file_stem("1/(1 + exp(-x))")
+    ('relu', 'formula_1_1_exp_x_a41ef174')
+    """
+    import hashlib
+
+    if re.fullmatch(r"[A-Za-z0-9_]+", name):
+        return name
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")[:40]
+    return f"formula_{slug}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def training_curves(history: Any, path: str | os.PathLike) -> str:

@@ -139,12 +139,13 @@ def _fn_name(fn: CellFn) -> str:
     return f"{fn.__module__}:{fn.__qualname__}"
 
 
-def cell_key(fn: CellFn, cell: dict, version: str | None = None) -> str:
-    """The cache key: SHA-256 of the function name, the cell settings and the code version."""
-    payload = json.dumps(
-        {"fn": _fn_name(fn), "cell": to_jsonable(cell), "code": version or code_version(fn)},
-        sort_keys=True,
-    )
+def cell_key(fn: CellFn, cell: dict, version: str | None = None, formulas: Sequence[dict] = ()) -> str:
+    """The cache key: SHA-256 of the function name, the cell settings and the code version,
+    and of the named formulas the settings use (:func:`actlab.formula.definitions`)."""
+    record = {"fn": _fn_name(fn), "cell": to_jsonable(cell), "code": version or code_version(fn)}
+    if formulas:  # absent otherwise: the keys of cells without named formulas stay as they were
+        record["formulas"] = list(formulas)
+    payload = json.dumps(record, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -324,9 +325,11 @@ def _sigint_ignored() -> Iterator[None]:
 
 # ----------------------------------------------------------------------------- workers
 
-def _timed(fn_path: str, cell: dict, version: str | None = None) -> tuple[Any, float]:
+def _timed(fn_path: str, cell: dict, version: str | None = None, formulas: Sequence[dict] = ()) -> tuple[Any, float]:
     """Run one cell (in a worker or in this process) with one BLAS thread, and time it;
-    the function is imported by name (works under spawn and on a cluster's workers).
+    the function is imported by name (works under spawn and on a cluster's workers), and
+    the named formulas the cell uses are defined first (a spawned worker knows only the
+    catalogue).
 
     ``version``: the code version the caller computed for the function; a worker running
     other code (another actlab, an edited module) refuses the cell rather than return a
@@ -340,6 +343,10 @@ def _timed(fn_path: str, cell: dict, version: str | None = None) -> tuple[Any, f
             f"Code version mismatch: the worker on {socket.gethostname()} (pid {os.getpid()}) runs {fn_path} at "
             f"code version {mine}, the client at {version}; install the same actlab on the client and every "
             f"worker, then restart the workers.")
+    if formulas:
+        from .. import formula
+
+        formula.install(list(formulas))
     with one_blas_thread():
         t0 = time.perf_counter()
         out = to_jsonable(fn(cell))
@@ -460,9 +467,12 @@ class Runner:
         """
         from tqdm.auto import tqdm
 
+        from ..formula import definitions
+
         cells = [to_jsonable(c) for c in cells]
         version = code_version(fn)
-        keys = [cell_key(fn, c, version) for c in cells]
+        formulas = [definitions(c) for c in cells]
+        keys = [cell_key(fn, c, version, f) for c, f in zip(cells, formulas)]
         found = self.cache.get_many(keys)
         results: list[Any] = [found.get(k) for k in keys]
         todo = [i for i, k in enumerate(keys) if k not in found]
@@ -477,7 +487,7 @@ class Runner:
         )
         try:
             if first:
-                self._compute(fn, [first[k] for k in first], cells, keys, version, results, serial,
+                self._compute(fn, [first[k] for k in first], cells, formulas, keys, version, results, serial,
                               lambda i: bar.update(sum(1 for j in todo if keys[j] == keys[i])))
             for i in todo:
                 if results[i] is None:
@@ -486,7 +496,8 @@ class Runner:
             bar.close()
         return results
 
-    def _compute(self, fn: CellFn, todo: list[int], cells: list[dict], keys: list[str], version: str,
+    def _compute(self, fn: CellFn, todo: list[int], cells: list[dict], formulas: list[list[dict]],
+                 keys: list[str], version: str,
                  results: list[Any], serial: bool, done: Callable[[int], None]) -> None:
         """Compute ``cells[i]`` for ``i in todo``, storing each as it finishes."""
         name = _fn_name(fn)
@@ -494,7 +505,7 @@ class Runner:
         own = pool in (self._own_pool, self._serial_pool)
         # the caller's executor may run cells in processes with other code (a cluster's workers):
         # each cell carries the version its result will be cached under, and is checked there
-        check = (version,) if pool is self.executor else ()
+        check = version if pool is self.executor else None
         futures: dict[cf.Future, int] = {}
         stored: set[int] = set()
 
@@ -514,7 +525,7 @@ class Runner:
             with one_blas_thread():
                 for k, i in enumerate(todo):
                     with _sigint_ignored() if k < spawning else contextlib.nullcontext():
-                        futures[pool.submit(_timed, name, cells[i], *check)] = i
+                        futures[pool.submit(_timed, name, cells[i], check, formulas[i])] = i
             for fut in cf.as_completed(futures):
                 store(fut)
         except BaseException:

@@ -37,6 +37,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "define", None):
+            from .. import formula
+
+            for text in args.define:
+                formula.define_text(text)
         return int(args.func(args) or 0)
     except ActlabError as err:
         print(f"actlab {args.command}: error: {err}", file=sys.stderr)

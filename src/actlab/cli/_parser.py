@@ -23,6 +23,16 @@ def defaults(fn: Callable[..., Any]) -> dict[str, Any]:
     return {k: p.default for k, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
 
 
+def define_option(p: argparse.ArgumentParser) -> None:
+    """``--define 'NAME(p=1.0) = FORMULA'`` (repeatable): name a formula activation for this
+    command, as ``actlab.define`` does; the command's activation specs may then use it,
+    with parameters (``--set activations=NAME(p=2)``). ``main`` defines them before the
+    command runs."""
+    p.add_argument("--define", action="append", default=[], metavar="'NAME(p=V) = FORMULA'",
+                   help="name a formula activation for this command, e.g. 'swish_b(b=1.0) = x * sigmoid(b * x)' "
+                        "(repeatable)")
+
+
 def positive_int(text: str) -> int:
     """An argparse type: a positive integer, also written as ``1e7``."""
     try:

@@ -7,7 +7,7 @@ import os
 
 from .. import plots
 from ..catalogue import iter_bound
-from ._parser import defaults, positive_int
+from ._parser import defaults, define_option, positive_int
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -22,18 +22,21 @@ def add(sub: argparse._SubParsersAction) -> None:
                    help="sweep a parameter: one curve per value (repeatable)")
     p.add_argument("--xlim", nargs=2, type=float, default=defaults(plots.plot)["xlim"], metavar=("LO", "HI"))
     p.add_argument("--out", default="activation.png", metavar="FILE", help=".png or .svg")
+    define_option(p)
     p.set_defaults(func=_plot)
 
     p = sub.add_parser("gallery", help="one figure per registry entry")
     p.add_argument("--out", default="results/gallery", metavar="DIR")
     p.add_argument("--names", nargs="+", metavar="NAME", help="registry entries (default: all)")
     p.add_argument("--format", default=defaults(plots.gallery)["fmt"], choices=["png", "svg"])
+    define_option(p)
     p.set_defaults(func=_gallery)
 
     p = sub.add_parser("accuracy", help="max ulp error of f and f' vs mpmath, beside naive and torch")
     p.add_argument("--names", nargs="+", metavar="NAME", help="registry entries (default: all)")
     p.add_argument("--out", default="results/accuracy", metavar="DIR", help="writes accuracy.md and accuracy.json")
     p.add_argument("--jobs", type=positive_int, default=None, help="worker processes (default: min(2, cpus))")
+    define_option(p)
     p.set_defaults(func=_accuracy)
 
 

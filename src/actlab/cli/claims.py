@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from .. import claims
 from ..claims import cluster, report
 from ..claims.runner import Cache, Runner, default_cache_path, writable_dir
+from ._parser import define_option
 
 
 def _seconds(text: str) -> float:
@@ -53,11 +54,13 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, default=None, help="number of seeds (0 .. N-1)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
     p.add_argument("--out", default=None, help="write NAME.json and the figures (PNG) into this directory")
+    define_option(p)
     p.set_defaults(func=_run)
 
     p = sub.add_parser("report", help="run every experiment and write the claims report (HTML + Markdown)")
     _sizes(p)
     p.add_argument("--out", default="report", help="output directory (default: report/)")
+    define_option(p)
     p.set_defaults(func=_report)
 
 

@@ -7,7 +7,7 @@ import sys
 
 from .. import runs
 from ..nn.diagnostics import DEAD_EPS, SAT_EPS, SAT_MOST
-from ._parser import defaults, positive_int
+from ._parser import defaults, define_option, positive_int
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +36,7 @@ def add(sub: argparse._SubParsersAction) -> None:
                    help="output folder; its checkpoint.npz (written every epoch) lets a re-run resume")
     p.add_argument("--restart", action="store_true", help="discard a checkpoint in --out and start over")
     _max_memory(p)
+    define_option(p)
     p.set_defaults(func=_train)
 
     d = defaults(runs.evaluate_file)

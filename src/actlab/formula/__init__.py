@@ -12,6 +12,10 @@ catalogue's own kernels (:mod:`.codegen`) and computes the entry's metadata
   bound entry: the registry calls it for specs it does not know, once this package is
   imported (``registry.set_spec_resolver``);
 * :func:`parse_formula` only parses (no SymPy);
+* :func:`definitions` lists the named formulas a spec or a settings dict refers to, and
+  :func:`install` defines them in another process (a runner's or a cluster's worker);
+* :func:`as_typed` evaluates it as typed, in plain float64 NumPy (what the naive
+  spelling computes, for comparison);
 * :func:`mp_reference` evaluates an entry's formula as written with mpmath, exactly (the
   accuracy check's reference; the caller passes ``mpmath.mp``).
 
@@ -33,16 +37,21 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
+
+import numpy as np
 
 from ..catalogue import registry
 from ..catalogue.registry import REGISTRY, Activation, Bound
 from ..errors import ActlabError, check_real, shorten, unknown
+from . import _ir
 from ._ir import restricted
 from .entry import FormulaActivation, build
 from .parse import RESERVED, Formula, FormulaError, UnknownFormulaName, parse_formula
 
 __all__ = ["define", "undefine", "resolve", "parse_formula", "mp_reference", "is_formula", "source",
+           "definitions", "install", "define_text", "as_typed",
            "Formula", "FormulaActivation", "FormulaError", "UnknownFormulaName", "TIME_LIMIT"]
 
 #: seconds of symbolic work a formula may take (define's and resolve's default)
@@ -50,6 +59,7 @@ TIME_LIMIT = 2.0
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _HAS_X = re.compile(r"(?<![A-Za-z0-9_])x(?![A-Za-z0-9_])")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _lock = threading.RLock()
 _ANONYMOUS: OrderedDict[str, FormulaActivation] = OrderedDict()
 _ANONYMOUS_MAX = 64
@@ -77,8 +87,10 @@ def define(formula: str, name: str | None = None, *, replace: bool = False, time
     Every name in the formula other than x, ``pi``, ``e`` and the functions is a
     parameter and needs a default here. Defining an existing formula name again with the
     same formula and defaults returns the entry already there (so that loading a saved
-    model twice works); with another formula it is an error unless ``replace=True``.
-    A catalogue name can never be replaced.
+    model twice works); with another formula it is an error unless ``replace=True``,
+    which also rebuilds the named formulas that call this one (they expanded it when they
+    were defined), or replaces nothing if one of them no longer builds. A catalogue name
+    can never be replaced.
 
     >>> act = define("where(x > 0, x, a * expm1(x))", a=1.0)
     >>> act.bind(a=2.0).kinks, act.smoothness
@@ -109,10 +121,74 @@ def define(formula: str, name: str | None = None, *, replace: bool = False, time
                 raise ActlabError(f"{name!r} is already defined as {existing.text!r} with defaults "
                                   f"{existing.defaults}; pass replace=True to replace it.")
         act = build(parsed, name, defaults, tl)
-        if existing is not None:
-            undefine(name)
+        if existing is None:
+            REGISTRY[name] = act
+            return act
+        # the named formulas that call this one expanded it when they were defined: rebuild
+        # them, so that every process that defines the same records computes the same function
+        before = {n: REGISTRY[n] for n in _callers(name)}
+        undefine(name)
         REGISTRY[name] = act
+        try:
+            for n, old in before.items():
+                REGISTRY[n] = build(parse_formula(old.text), n, dict(old.defaults), tl)
+        except ActlabError as err:
+            REGISTRY.update({name: existing, **before})
+            raise ActlabError(f"Replacing {name!r} breaks the formula {n!r} that calls it ({err}); "
+                              f"nothing was replaced.") from None
     return act
+
+
+def _callers(name: str) -> list[str]:
+    """The named formulas that call ``name``, directly or through others, in definition order."""
+    calls = {n: set(_WORD.findall(a.text)) for n, a in REGISTRY.items()
+             if isinstance(a, FormulaActivation) and a.name != a.text}
+    found, grew = {name}, True
+    while grew:  # to a fixed point: a replaced formula moves to the registry's end
+        new = {n for n, words in calls.items() if n not in found and found & words}
+        found |= new
+        grew = bool(new)
+    found.discard(name)
+    return [n for n in REGISTRY if n in found]
+
+
+_DEFINITION = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*(?:\(([^()]*)\))?\s*=(?!=)(.*)$", re.S)
+_DEFAULT = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*=\s*(\S+)\s*$")
+
+
+def define_text(text: str, *, time_limit: float | None = None) -> FormulaActivation:
+    """:func:`define` from one line, as the command line's ``--define`` takes it:
+    ``"NAME = FORMULA"`` or ``"NAME(p=1.0, q=2) = FORMULA"`` (the parameters' defaults).
+
+    >>> act = define_text("swish_b(b=1.0) = x * sigmoid(b * x)")
+    >>> act.name, act.text, act.defaults
+    ('swish_b', 'x * sigmoid(b * x)', {'b': 1.0})
+    >>> undefine("swish_b")
+    """
+    if not isinstance(text, str) or len(text) > 1000:
+        raise ActlabError(f"A definition is text of at most 1000 characters. Got {shorten(text)} instead.")
+    m = _DEFINITION.match(text)
+    if m is None:
+        raise ActlabError(f"A definition reads NAME = FORMULA or NAME(p=1.0, ...) = FORMULA, e.g. "
+                          f"'swish_b(b=1.0) = x * sigmoid(b * x)'. Got {shorten(text)} instead.")
+    name, params, formula = m.group(1), m.group(2), m.group(3)
+    defaults: dict[str, float] = {}
+    for part in (params or "").split(","):
+        if not part.strip():
+            continue
+        d = _DEFAULT.match(part)
+        if d is None:
+            raise ActlabError(f"A parameter's default in a definition reads p=1.0. Got {shorten(part.strip())} "
+                              f"in {shorten(text)} instead.")
+        try:
+            value = float(d.group(2))
+        except ValueError:
+            raise ActlabError(f"The default of {d.group(1)!r} in {shorten(text)} must be a number. "
+                              f"Got {shorten(d.group(2))} instead.") from None
+        if d.group(1) in defaults:
+            raise ActlabError(f"The parameter {d.group(1)!r} is given twice in {shorten(text)}.")
+        defaults[d.group(1)] = value
+    return define(formula.strip(), name, time_limit=time_limit, **defaults)
 
 
 def _alias_entry(name: str) -> Activation | None:
@@ -176,6 +252,50 @@ def source(act: Activation | Bound) -> dict[str, Any] | None:
     return {"name": d.name, "formula": d.text, "defaults": dict(d.defaults)}
 
 
+def definitions(obj: object) -> list[dict[str, Any]]:
+    """The named formulas that ``obj`` refers to, as :func:`source` records, each after
+    the named formulas it calls itself: what another process must :func:`install` before
+    it can resolve the same specs. ``obj`` is a spec, or anything JSON-like that holds
+    specs (a cell's settings); a name counts where it appears as a word.
+
+    A spawned worker starts with the catalogue only, so the runner sends these with each
+    cell, and its cache key holds them: redefining ``swish_b`` is another computation.
+
+    >>> _ = define("x * sigmoid(b * x)", name="swish_b", b=1.0)
+    >>> definitions({"activations": ["relu", "swish_b(b=1.5)"]})
+    [{'name': 'swish_b', 'formula': 'x * sigmoid(b * x)', 'defaults': {'b': 1.0}}]
+    >>> definitions("relu"), undefine("swish_b")
+    ([], None)
+    """
+    import json
+
+    text = obj if isinstance(obj, str) else json.dumps(obj, sort_keys=True, default=str)
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def visit(words: set[str]) -> None:
+        for word in sorted(words):
+            act = REGISTRY.get(word)
+            if word in seen or not isinstance(act, FormulaActivation) or act.name == act.text:
+                continue
+            seen.add(word)
+            visit(set(_WORD.findall(act.text)))  # the named formulas it calls, defined first
+            rec = source(act)
+            assert rec is not None
+            out.append(rec)
+
+    visit(set(_WORD.findall(text)))
+    return out
+
+
+def install(records: list[dict[str, Any]]) -> None:
+    """Define the formulas :func:`definitions` listed (in its order), replacing a formula of
+    the same name defined otherwise: this process then resolves specs as the one that
+    listed them did."""
+    for rec in records:
+        define(rec["formula"], rec["name"], replace=True, **rec["defaults"])
+
+
 @dataclass(frozen=True)
 class MpReference:
     """mpmath functions ``fn(x, **params)`` of a formula entry as written (the shape of
@@ -210,6 +330,47 @@ def mp_reference(act: str | Activation | Bound, ctx: Any) -> MpReference:
         return h
 
     return MpReference(f, within(df), within(d2f))
+
+
+@dataclass(frozen=True)
+class AsTyped:
+    """A formula as the user typed it, and its derivatives as differentiated, evaluated
+    directly in float64 NumPy without the stable rewrite: ``f(x)``, ``df(x)``, ``d2f(x)``
+    take a float array (the caller sets ``np.errstate``); ``source`` is the text."""
+
+    f: Callable[..., Any]
+    df: Callable[..., Any]
+    d2f: Callable[..., Any]
+    source: str
+
+
+def as_typed(act: str | Activation | Bound) -> AsTyped:
+    """What the formula computes as typed: the naive evaluation beside which the lab's
+    accuracy panel shows the entry's stable kernels (both against :func:`mp_reference`).
+
+    >>> import numpy as np
+    >>> typed = as_typed("log(1 + exp(x))")
+    >>> with np.errstate(over="ignore"):
+    ...     float(typed.f(np.array([800.0]))[0]), float(registry.get("log(1 + exp(x))")(800.0))
+    (inf, 800.0)
+    """
+    from .codegen import compile_tree
+
+    b = act if isinstance(act, Bound) else (resolve(act) or registry.get(act)) if isinstance(act, str) else act.bind()
+    d = _definition(b)
+    values = {k: _ir.num(Fraction(v)) for k, v in b.params.items()}
+    ref = d.analysis["reference"]
+
+    def fn(which: str) -> Callable[..., Any]:
+        run = compile_tree(_ir.bind_params(ref[which], values))
+
+        def call(x: Any, **params: float) -> Any:  # the bound parameters are already in the tree
+            x = np.asarray(x, dtype=np.float64)
+            return np.broadcast_to(np.asarray(run(x), dtype=np.float64), x.shape)
+
+        return call
+
+    return AsTyped(fn("f"), fn("df"), fn("d2f"), d.text)
 
 
 def _definition(act: str | Activation | Bound) -> FormulaActivation:

@@ -8,6 +8,9 @@ Routes (all answers are JSON unless said otherwise):
   file on the server (no path is ever joined from a request);
 * ``GET /api/limits``, ``/api/catalogue``, ``/api/curve``, ``/api/properties``,
   ``/api/eval``, ``/api/accuracy``: the Activations view (:mod:`~actlab.lab.curves`);
+* ``GET /api/check?spec=``: whether a spec (a typed formula, say) builds: ``{"ok": true,
+  "spec", "hidden": null or why it cannot be a hidden layer}`` or ``{"ok": false,
+  "error"}``, both with status 200 (a refused formula is an answer, not a failed request);
 * ``POST /api/csv?task=classification`` (body: the CSV text, at most 1 MB): validates and
   keeps an uploaded data set (:mod:`~actlab.lab.inputs`); answers its name or the line at fault;
 * ``GET /api/claims``, ``GET /api/claims/status``, ``POST /api/claims/run``: the Claims view;
@@ -53,7 +56,15 @@ from ..errors import ActlabError
 from . import curves
 from .claims_view import MODES, SIZES, ClaimsJob, claims_list
 from .inputs import TASKS, CsvStore, parse_csv
-from .protocol import LIMITS, MAX_CSV_BYTES, MAX_MESSAGE_BYTES, ProtocolError, parse_message
+from .protocol import (
+    LIMITS,
+    MAX_CSV_BYTES,
+    MAX_MESSAGE_BYTES,
+    SPEC_CHARS,
+    ProtocolError,
+    hidden_activation,
+    parse_message,
+)
 from .sessions import Session, SessionLimit, default_max_sessions
 
 __all__ = ["create_app", "serve", "LOOPBACK"]
@@ -113,7 +124,7 @@ def _error(message: str, status: int = 400, field: str = "") -> JSONResponse:
 
 class _Query(BaseModel):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
-    spec: str = Field("relu", max_length=200)
+    spec: str = Field("relu", max_length=SPEC_CHARS)
     lo: float = Field(-5.0, ge=-curves.MAX_ABS_X, le=curves.MAX_ABS_X)
     hi: float = Field(5.0, ge=-curves.MAX_ABS_X, le=curves.MAX_ABS_X)
     n: int = Field(801, ge=2, le=curves.MAX_POINTS)
@@ -181,6 +192,23 @@ class Lab:
     async def curve(self, request: Request) -> Response:
         q = _query(request)
         return await self._call(curves.curve, q.spec, q.lo, q.hi, q.n)
+
+    async def check(self, request: Request) -> Response:
+        spec = _query(request).spec
+
+        def answer() -> dict:
+            try:
+                canonical = curves.check(spec)
+            except ActlabError as err:
+                return {"ok": False, "error": str(err)}
+            try:
+                hidden_activation(canonical)
+                hidden = None
+            except ValueError as err:
+                hidden = str(err)
+            return {"ok": True, "spec": canonical, "hidden": hidden}
+
+        return JSONResponse(await run_in_threadpool(answer))
 
     async def properties(self, request: Request) -> Response:
         return await self._call(curves.properties, _query(request).spec)
@@ -377,6 +405,7 @@ def create_app(*, max_sessions: int | None = None, allowed_hosts: list[str] | No
         Route("/api/limits", lab.limits),
         Route("/api/catalogue", lab.catalogue),
         Route("/api/curve", lab.curve),
+        Route("/api/check", lab.check),
         Route("/api/properties", lab.properties),
         Route("/api/eval", lab.evaluate),
         Route("/api/accuracy", lab.accuracy),

@@ -12,7 +12,9 @@ The naive-vs-actlab panel measures errors in ulp against mpmath (:mod:`actlab.ve
 in float32, over the range shown and at a few hard inputs (the exp overflow edge at
 88.7, large magnitudes), for the entries where the tutorials wrote a naive formula
 (:data:`actlab.verify.naive.NAIVE`): e.g. the naive softmax of (x, 0) is NaN from
-x = 88.8 in float32, actlab's is 1.
+x = 88.8 in float32, actlab's is 1. A typed formula is measured in float64 beside itself
+as typed (:func:`actlab.formula.as_typed`): ``log(1 + exp(x))`` as typed is inf from
+x = 710 and 0 below x = -37, the entry it becomes is exact to a few ulp.
 
 >>> c = curve("relu", -2, 2, 5)
 >>> c["f"], [k["x"] for k in c["kinks"]], c["kinks"][0]["df"]
@@ -27,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import formula
 from ..catalogue import registry
 from ..catalogue.registry import REGISTRY, Bound
 from ..errors import ActlabError
@@ -90,9 +93,20 @@ def catalogue() -> list[dict[str, Any]]:
     return out
 
 
+def check(spec: str) -> str:
+    """The canonical spec of ``spec`` (a catalogue spec or a typed formula), or the
+    ActlabError that says why it does not build.
+
+    >>> check("log(1 + exp(x))"), check("elu")
+    ('log(1 + exp(x))', 'elu(alpha=1.0)')
+    """
+    return _bound(spec).spec
+
+
 def _bound(spec: str) -> Bound:
-    if not isinstance(spec, str) or len(spec) > 200:
-        raise ActlabError("An activation is a catalogue spec such as 'elu(alpha=0.5)'.")
+    if not isinstance(spec, str) or len(spec) > formula.parse.MAX_CHARS:
+        raise ActlabError(f"An activation is a catalogue spec such as 'elu(alpha=0.5)' or a formula in x of at "
+                          f"most {formula.parse.MAX_CHARS} characters.")
     return registry.get(spec)
 
 
@@ -217,7 +231,8 @@ def properties(spec: str) -> dict[str, Any]:
         "monotonic": d.monotonic, "zero_centred": d.zero_centred, "smoothness": d.smoothness,
         "vector": d.vector, "kinks": [{"x": _num_text(k), "df": _num_text(v)} for k, v in sorted(b.kinks.items())],
         "limits": lim, "gain": gain, "params": b.params, "doc": d.doc.strip(),
-        "naive_source": naive_mod.NAIVE[b.name].source if b.name in naive_mod.NAIVE else None,
+        "naive_source": (f"the formula as typed: {d.text}" if d.family == "formula" else
+                         naive_mod.NAIVE[b.name].source if b.name in naive_mod.NAIVE else None),
     }
 
 
@@ -240,24 +255,29 @@ def _exact(s: _Slice, which: str, x: np.ndarray) -> list[object]:
 
 
 def accuracy(spec: str, lo: float = -5.0, hi: float = 5.0, n: int = 121) -> dict[str, Any]:
-    """Error in float32 ulp of actlab and of the tutorials' naive formula against mpmath:
-    along [lo, hi] (``n`` points) and at hard inputs (values shown side by side)."""
+    """Error in float32 ulp of actlab and of the tutorials' naive formula against mpmath
+    (in float64 ulp of a typed formula's entry and of the formula as typed): along
+    [lo, hi] (``n`` points) and at hard inputs (values shown side by side)."""
     _check_range(lo, hi, n)
     if n > 401:
         raise ActlabError("The accuracy panel takes at most 401 points (each is computed at 50 digits).")
     s = _Slice(_bound(spec))
     b = s.act
-    nv = naive_mod.NAIVE.get(b.name)
-    out: dict[str, Any] = {"spec": b.spec, "label": s.label, "dtype": "float32", "naive": nv is not None,
-                           "source": nv.source if nv else None}
+    # a typed formula is compared with itself as typed, in float64 (its kernels' working
+    # precision), the catalogue's entries with the tutorials' naive NumPy in float32
+    typed = b.definition.family == "formula"
+    nv = formula.as_typed(b) if typed else naive_mod.NAIVE.get(b.name)
+    dtype = np.float64 if typed else np.float32
+    out: dict[str, Any] = {"spec": b.spec, "label": s.label, "dtype": np.dtype(dtype).name, "naive": nv is not None,
+                           "typed": typed, "source": nv.source if nv else None}
     if nv is None:
         return out
     dom_lo, dom_hi = b.definition.domain
-    x = np.linspace(lo, hi, n).astype(np.float32)
+    x = np.linspace(lo, hi, n).astype(dtype)
     x = x[(x > dom_lo) & (x < dom_hi)] if (math.isfinite(dom_lo) or math.isfinite(dom_hi)) else x
-    kinks = np.array(s.kinks, dtype=np.float32)
+    kinks = np.array(s.kinks, dtype=dtype)
     out["x"] = [float(v) for v in x]
-    hard = np.array([v for v in _HARD_X if dom_lo < v < dom_hi], dtype=np.float32)
+    hard = np.array([v for v in _HARD_X if dom_lo < v < dom_hi], dtype=dtype)
     out["hard"] = []
     with np.errstate(all="ignore"):
         for which in ("f", "df"):
@@ -271,7 +291,7 @@ def accuracy(spec: str, lo: float = -5.0, hi: float = 5.0, n: int = 121) -> dict
             theirs = _naive_slice(nv, s, which, xw, b.params)
             if theirs is None:
                 continue
-            e_a, e_n = ulp_errors(mine, exact, np.float32), ulp_errors(theirs, exact, np.float32)
+            e_a, e_n = ulp_errors(mine, exact, dtype), ulp_errors(theirs, exact, dtype)
             out[which] = {"x": [float(v) for v in xw], "actlab": [_num(v) for v in e_a],
                           "naive": [_num(v) for v in e_n], "max_actlab": _num_text(e_a.max()),
                           "max_naive": _num_text(e_n.max())}
@@ -280,6 +300,7 @@ def accuracy(spec: str, lo: float = -5.0, hi: float = 5.0, n: int = 121) -> dict
             ma = _vec32(s, which, hx) if s.vector else np.asarray(getattr(b, which)(hx))
             na = _naive_slice(nv, s, which, hx, b.params)
             for i, xv in enumerate(hx):
-                out["hard"].append({"which": which, "x": _num_text(xv), "exact": f"{ex[i]:.9g}",
-                                    "actlab": _num_text(np.float32(ma[i])), "naive": _num_text(np.float32(na[i]))})
+                digits = ".17g" if typed else ".9g"
+                out["hard"].append({"which": which, "x": _num_text(xv), "exact": f"{ex[i]:{digits}}",
+                                    "actlab": _num_text(dtype(ma[i])), "naive": _num_text(dtype(na[i]))})
     return out

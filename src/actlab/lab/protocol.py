@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapt
 
 from ..catalogue import registry
 from ..errors import ActlabError
+from ..formula.parse import MAX_CHARS
 
 __all__ = [
     "LIMITS", "MAX_MESSAGE_BYTES", "MAX_CSV_BYTES", "MAX_ROWS", "FEATURES", "INITS", "OPTIMIZERS",
@@ -44,7 +45,7 @@ MNIST_MAX_UNITS = 256
 LR_RANGE = (1e-5, 10.0)
 BATCH_RANGE = (1, 1000)
 MNIST_BATCH_RANGE = (1, 1024)
-SPEC_CHARS = 120
+SPEC_CHARS = MAX_CHARS  # a typed formula's limit
 
 #: Input features of the Playground, in the order the network sees them.
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1x2", "sin_x1", "sin_x2")
@@ -64,7 +65,8 @@ LIMITS = {
 
 
 def hidden_activation(spec: str) -> str:
-    """The canonical spec of a catalogue entry usable as a hidden layer, or ValueError.
+    """The canonical spec of a catalogue entry or a typed formula usable as a hidden layer,
+    or ValueError (a formula's reason, when it does not build).
 
     Every entry is allowed except GLU, which halves its input (the layer after it would
     not match the units asked for); vector entries (softmax, ...) act along the layer.
@@ -75,7 +77,7 @@ def hidden_activation(spec: str) -> str:
     'prelu(slope=0.25)'
     """
     if not isinstance(spec, str) or len(spec) > SPEC_CHARS:
-        raise ValueError(f"an activation is a catalogue spec of at most {SPEC_CHARS} characters")
+        raise ValueError(f"an activation is a catalogue spec or a formula in x of at most {SPEC_CHARS} characters")
     try:
         bound = registry.get(spec)
     except ActlabError as err:

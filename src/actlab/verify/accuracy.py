@@ -247,7 +247,11 @@ def _fingerprint(name: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def _measure_job(name: str) -> tuple[str, list[dict]]:
+def _measure_job(name: str, formulas: list[dict]) -> tuple[str, list[dict]]:
+    if formulas:  # a spawned worker knows the catalogue only
+        from .. import formula
+
+        formula.install(formulas)
     return name, measure(name)
 
 
@@ -278,8 +282,6 @@ def table(
     names = [registry.get(n).name for n in names]  # formula specs too (their name is the formula)
     formulas = [n for n in names if registry.get(n).definition.family == "formula"]
     missing = [n for n in names if n not in reference.REFERENCES and n not in formulas]
-    if formulas:  # defined in this process only: spawned workers would not know them
-        jobs = 1
     if missing:
         raise ActlabError(f"No mpmath reference (actlab.verify.reference) yet for: {', '.join(missing)}.")
     done: dict[str, dict] = {}
@@ -302,12 +304,14 @@ def table(
     bar = tqdm(total=len(todo), desc="accuracy", unit="fn", disable=not progress)
     if jobs <= 1 or len(todo) <= 1:
         for n in todo:
-            finished(*_measure_job(n))
+            finished(*_measure_job(n, []))
             bar.update()
     else:
         ctx = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            futures = [pool.submit(_measure_job, n) for n in todo]
+            from ..formula import definitions
+
+            futures = [pool.submit(_measure_job, n, definitions(n)) for n in todo]
             for fut in concurrent.futures.as_completed(futures):
                 finished(*fut.result())
                 bar.update()

@@ -213,12 +213,15 @@ def verdict(numbers) -> Verdict:
     grows = grow_big["lo"] > 1.1
     bn_flat = 0.9 < bn_big["mean"] < 1.1
     he_flat = he is not None and 0.9 < he["mean"] < 1.1
-    key = (f"exact zeros: ReLU {relu_init['mean']:.2f} at init, {relu_trained['mean']:.2f} trained; others <= "
-           f"{max(smooth.values(), default=0):.0e}; ReLU RMS growth per layer {grow_big['mean']:.2f} at {big} x He, "
+    others = f"; others <= {max(smooth.values()):.0e}" if smooth else ""
+    key = (f"exact zeros: ReLU {relu_init['mean']:.2f} at init, {relu_trained['mean']:.2f} trained{others}; "
+           f"ReLU RMS growth per layer {grow_big['mean']:.2f} at {big} x He, "
            f"{bn_big['mean']:.2f} with BatchNorm" + (f", {he['mean']:.2f} at He" if he else ""))
     detail = (f"ReLU outputs exact zeros for {fmt_ci(relu_init)} of hidden values at initialisation and "
-              f"{fmt_ci(relu_trained)} after training; " + ", ".join(f"{a} {v:.1e}" for a, v in smooth.items())
-              + f" (largest of init/trained). Without normalisation the RMS of ReLU activations grows by "
+              f"{fmt_ci(relu_trained)} after training"
+              + ("; " + ", ".join(f"{a} {v:.1e}" for a, v in smooth.items()) + " (largest of init/trained)"
+                 if smooth else "")
+              + f". Without normalisation the RMS of ReLU activations grows by "
               f"{fmt_ci(grow_big)} per layer with weights {big} x He"
               + (f" and by {fmt_ci(he)} with He's initialisation" if he else "")
               + f"; with BatchNorm by {fmt_ci(bn_big)}. Bounded activations stay bounded (max |a| at the last layer: "

@@ -1,6 +1,7 @@
-// The Activations view: pick catalogue entries, overlay f, f', f''; every number comes
-// from the server (/api/curve, /api/properties, /api/eval, /api/accuracy): no formula here.
+// The Activations view: pick catalogue entries or type formulas, overlay f, f', f''; every
+// number comes from the server (/api/curve, /api/properties, /api/eval, /api/accuracy).
 import { getJSON, plotly } from "./api.js";
+import { checkFormula, entry as entryOf, parseSpec as parse, specOf as spec } from "./specs.js";
 import { num, str } from "./state.js";
 
 const COLORS = ["#542788", "#b35806", "#1b7837", "#2166ac", "#c51b7d", "#4d4d4d", "#8c510a", "#01665e"];
@@ -13,25 +14,12 @@ const curves = new Map();  // spec -> curve arrays
 let aborter = null;
 let timer = null;
 
-function entry(name) { return ctx.catalogue.find((e) => e.name === name); }
-
-// "elu(alpha=0.5)" <-> {name, params}; parameters always written out (the link is exact)
-export function specOf(c) {
-  const e = entry(c.name);
-  if (!e || !e.params.length) return c.name;
-  return `${c.name}(${e.params.map((p) => `${p.name}=${c.params[p.name] ?? p.default}`).join(", ")})`;
-}
-
-function parseSpec(text) {
-  const m = /^([a-z0-9_]+)(?:\((.*)\))?$/.exec(text.trim());
-  if (!m || !entry(m[1])) return null;
-  const params = {};
-  for (const part of (m[2] || "").split(",")) {
-    const kv = part.split("=");
-    if (kv.length === 2 && Number.isFinite(Number(kv[1]))) params[kv[0].trim()] = Number(kv[1]);
-  }
-  return { name: m[1], params };
-}
+// a chosen curve is {name, params}: a catalogue entry, or a typed formula (its name is its text)
+const entry = (name) => entryOf(ctx.catalogue, name);
+const specOf = (c) => spec(ctx.catalogue, c.name, c.params);
+const parseSpec = (text) => parse(ctx.catalogue, text);
+const paramsOf = (name) => entry(name)?.params ?? [];
+const short = (t) => (t.length > 40 ? `${t.slice(0, 39)}…` : t);
 
 export function params(p) {
   p.set("a", st.chosen.map(specOf).join(";"));
@@ -68,6 +56,7 @@ export async function init(c, p) {
   $("act-hi").addEventListener("change", range);
   $("act-x").addEventListener("change", () => { st.x = Number($("act-x").value) || 0; exact(); ctx.save(); });
   $("act-search").addEventListener("input", list);
+  $("act-formula-form").addEventListener("submit", (ev) => { ev.preventDefault(); addFormula(); });
   list();
   layoutPanels();
   refresh();
@@ -98,6 +87,20 @@ function list() {
   }
 }
 
+// A typed formula joins the chosen curves once the server accepts it; if not, its reason
+// (position, token, a close match) shows under the box and nothing changes.
+async function addFormula() {
+  const inp = $("act-formula"), err = $("act-formula-error");
+  err.textContent = "";
+  try {
+    const name = await checkFormula(inp.value);
+    if (!st.chosen.some((c) => c.name === name)) toggle(name, true);
+    st.focus = name;
+    inp.value = "";
+    sheet(); accuracy();
+  } catch (x) { err.textContent = x.message; }
+}
+
 function toggle(name, on) {
   if (on && !st.chosen.some((c) => c.name === name)) {
     if (st.chosen.length >= 8) { ctx.notify("At most 8 curves at once."); list(); return; }
@@ -122,18 +125,24 @@ function chips() {
   const box = $("act-chosen");
   box.textContent = "";
   st.chosen.forEach((c, i) => {
-    const e = entry(c.name);
     const chip = document.createElement("div");
     chip.className = "chip";
     const sw = document.createElement("span");
     sw.className = "swatch";
     sw.style.background = COLORS[i % COLORS.length];
     const name = document.createElement("button");
-    name.type = "button"; name.className = "small"; name.textContent = c.name;
-    name.title = "Show its property sheet and accuracy";
+    name.type = "button"; name.className = "small"; name.textContent = short(c.name);
+    name.title = `${c.name}: show its property sheet and accuracy`;
     name.addEventListener("click", () => { st.focus = c.name; sheet(); accuracy(); });
     chip.append(sw, name);
-    for (const p of e.params) {
+    if (!entry(c.name)) {  // a typed formula: removed here (it has no box in the list)
+      const x = document.createElement("button");
+      x.type = "button"; x.className = "small"; x.textContent = "×";
+      x.title = "Remove this formula"; x.setAttribute("aria-label", `remove ${c.name}`);
+      x.addEventListener("click", () => toggle(c.name, false));
+      chip.append(x);
+    }
+    for (const p of paramsOf(c.name)) {
       const [lo, hi] = sliderRange(p);
       const label = document.createElement("label");
       const slider = document.createElement("input");
@@ -296,11 +305,12 @@ async function accuracy() {
     tableEl.textContent = `The tutorials wrote no naive version of ${a.spec}.`;
     return;
   }
+  const theirs = a.typed ? "as typed" : "naive";
   const traces = [];
   for (const [which, dash] of [["f", "solid"], ["df", "dot"]]) {
     if (!a[which]) continue;
     const floor = (v) => (v === null ? 1e6 : Math.max(v, 0.01));  // log axis: 0 ulp drawn at 0.01, inf at 1e6
-    traces.push({ x: a[which].x, y: a[which].naive.map(floor), name: `naive ${which === "f" ? "f" : "f'"}`,
+    traces.push({ x: a[which].x, y: a[which].naive.map(floor), name: `${theirs} ${which === "f" ? "f" : "f'"}`,
       mode: "lines", line: { color: "#b35806", dash } });
     traces.push({ x: a[which].x, y: a[which].actlab.map(floor), name: `actlab ${which === "f" ? "f" : "f'"}`,
       mode: "lines", line: { color: "#542788", dash } });
@@ -308,7 +318,7 @@ async function accuracy() {
   Plotly.react(plotEl, traces, { margin: { l: 50, r: 10, t: 10, b: 35 }, yaxis: { type: "log", title: { text: "ulp" } },
     xaxis: { title: { text: "x" } }, legend: { orientation: "h", y: -0.3 } }, { responsive: true, displaylogo: false });
   const t = document.createElement("table");
-  t.innerHTML = "<thead><tr><th></th><th>x</th><th>exact</th><th>actlab</th><th>naive</th></tr></thead>";
+  t.innerHTML = `<thead><tr><th></th><th>x</th><th>exact</th><th>actlab</th><th>${theirs}</th></tr></thead>`;
   const body = document.createElement("tbody");
   for (const r of a.hard) {
     const tr = document.createElement("tr");
@@ -321,9 +331,11 @@ async function accuracy() {
   }
   t.append(body);
   const fmt = (v) => (v === undefined ? "–" : Number.isFinite(Number(v)) ? Number(v).toPrecision(3) : v);
-  tableEl.textContent = `Worst error on the range: actlab f ${fmt(a.f?.max_actlab)} ulp, naive f ${fmt(a.f?.max_naive)} ulp` +
-    (a.df ? `; actlab f' ${fmt(a.df.max_actlab)}, naive f' ${fmt(a.df.max_naive)}` : "") +
-    ` (naive formula: ${a.source}). Hard inputs, float32:`;
+  tableEl.textContent = `Worst error on the range (${a.dtype} ulp): actlab f ${fmt(a.f?.max_actlab)}, ` +
+    `${theirs} f ${fmt(a.f?.max_naive)}` +
+    (a.df ? `; actlab f' ${fmt(a.df.max_actlab)}, ${theirs} f' ${fmt(a.df.max_naive)}` : "") +
+    (a.typed ? ` (the formula as typed: ${a.source}, evaluated directly in NumPy).` : ` (naive formula: ${a.source}).`) +
+    ` Hard inputs, ${a.dtype}:`;
   const box = document.createElement("div");
   box.className = "scrollbox";
   box.append(t);

@@ -1,7 +1,24 @@
-// Activation specs as the catalogue reads them: "elu(alpha=0.5)" <-> {name, params}.
-// The server validates every spec again; this only builds and splits the strings.
+// Activation specs as the catalogue reads them: "elu(alpha=0.5)" <-> {name, params}, and
+// typed formulas ("x * tanh(softplus(x))"), whose name is their text. The server parses
+// and validates every spec again; this only builds and splits the strings.
+import { getJSON } from "./api.js";
 
 export function entry(catalogue, name) { return catalogue.find((e) => e.name === name); }
+
+// A spec that names the variable x is a formula (as the server decides).
+export function isFormula(text) { return /(^|[^A-Za-z0-9_])x([^A-Za-z0-9_]|$)/.test(String(text)); }
+
+// Asks the server whether a formula builds (and, with hidden, whether it can be a hidden
+// layer): resolves to its canonical spec, or throws the server's one-line reason
+// (position, token, a close match for a misspelt name).
+export async function checkFormula(text, hidden = false) {
+  const t = String(text).trim();
+  if (!isFormula(t)) throw new Error("A formula uses the variable x, e.g. x * tanh(softplus(x)).");
+  const r = await getJSON("/api/check", { spec: t });
+  if (!r.ok) throw new Error(r.error);
+  if (hidden && r.hidden) throw new Error(r.hidden);
+  return r.spec;
+}
 
 export function specOf(catalogue, name, params = {}) {
   const e = entry(catalogue, name);
@@ -10,8 +27,11 @@ export function specOf(catalogue, name, params = {}) {
 }
 
 export function parseSpec(catalogue, text) {
-  const m = /^([a-z0-9_]+)(?:\((.*)\))?$/.exec(String(text).trim());
-  if (!m || !entry(catalogue, m[1])) return null;
+  const t = String(text).trim();
+  const m = /^([a-z0-9_]+)(?:\((.*)\))?$/.exec(t);
+  if (!m || !entry(catalogue, m[1])) {
+    return isFormula(t) ? { name: t, params: {} } : null;
+  }
   const params = {};
   for (const part of (m[2] || "").split(",")) {
     const kv = part.split("=");
@@ -30,18 +50,66 @@ export function activationSelect(catalogue, value, label = "Activation") {
     if (!families.has(e.family)) families.set(e.family, []);
     families.get(e.family).push(e);
   }
+  const option = (v, text, title = "") => {
+    const o = document.createElement("option");
+    o.value = v; o.textContent = text; o.title = title;
+    return o;
+  };
   for (const [fam, items] of families) {
     const g = document.createElement("optgroup");
     g.label = fam;
-    for (const e of items) {
-      const o = document.createElement("option");
-      o.value = e.name; o.textContent = e.name;
-      g.append(o);
-    }
+    for (const e of items) g.append(option(e.name, e.name));
     sel.append(g);
   }
+  const own = document.createElement("optgroup");
+  own.label = "your own";
+  if (value && !entry(catalogue, value)) own.append(option(value, short(value), value));
+  own.append(option(TYPE_FORMULA, "type a formula…"));
+  sel.append(own);
   sel.value = value;
+  typedFormula(sel, own, value);
   return sel;
+}
+
+const TYPE_FORMULA = "\u0000formula";
+const short = (t) => (t.length > 28 ? `${t.slice(0, 27)}…` : t);
+
+// "type a formula…": a text box after the select; once the server accepts the formula it
+// becomes the select's value and the select's own change event fires, so the callers'
+// handlers need not know formulas exist. A refused formula keeps the old value and shows
+// the server's reason under the box.
+function typedFormula(sel, own, value) {
+  let previous = value;
+  sel.addEventListener("change", (ev) => {
+    if (sel.value !== TYPE_FORMULA) { previous = sel.value; return; }
+    ev.stopImmediatePropagation();
+    sel.value = previous;
+    if (sel.nextElementSibling?.classList.contains("formula-box")) { sel.nextElementSibling.querySelector("input").focus(); return; }
+    const box = document.createElement("span");
+    box.className = "formula-box";
+    const inp = document.createElement("input");
+    inp.type = "text"; inp.placeholder = "x * tanh(softplus(x))";
+    inp.setAttribute("aria-label", `${sel.getAttribute("aria-label")}: formula in x`);
+    const err = document.createElement("small");
+    err.className = "msg bad"; err.setAttribute("role", "alert");
+    box.append(inp, err);
+    sel.after(box);
+    inp.focus();
+    inp.addEventListener("keydown", async (e) => {
+      if (e.key === "Escape") { box.remove(); return; }
+      if (e.key !== "Enter") return;
+      e.preventDefault();
+      try {
+        const spec = await checkFormula(inp.value, true);
+        const o = document.createElement("option");
+        o.value = spec; o.textContent = short(spec); o.title = spec;
+        own.prepend(o);
+        box.remove();
+        sel.value = spec; previous = spec;
+        sel.dispatchEvent(new Event("change"));
+      } catch (x) { err.textContent = x.message; }
+    });
+  });
 }
 
 // Number inputs for an entry's parameters (none for most entries).
