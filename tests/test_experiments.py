@@ -4,6 +4,7 @@ rule applied to doctored numbers (the verdict must follow the numbers)."""
 import copy
 import functools
 import json
+import re
 
 import numpy as np
 import pytest
@@ -54,9 +55,13 @@ def test_sets_and_sizes_are_typed():
 
 
 def test_every_experiment_has_sizes_and_metadata():
+    assert E.names() == E.names("claim") + E.names("calibration") and len(E.names("calibration")) >= 4
     for n in E.names():
         e = E.get(n)
-        assert set(e.tutorial.split(", ")) <= {"000", "001", "002", "003", "004"} and e.korean and e.claim
+        if e.kind == "claim":  # the tutorials' sentence in English and in Korean
+            assert set(e.tutorial.split(", ")) <= {"000", "001", "002", "003", "004"} and e.korean and e.claim
+        else:  # the paper and its statement
+            assert re.search(r"\b(19|20)\d\d\b", e.tutorial) and not e.korean and e.claim
         for size in E.SIZES:
             cfg = E.make_config(n, size)
             assert cfg.seeds >= 1

@@ -1,9 +1,8 @@
-"""Claims 3, 13 and 14: vanishing gradients, ReLU sparsity, published initialisation results.
+"""Claims 3 and 13: vanishing gradients and ReLU sparsity.
 
 Each experiment is run end to end once at a tiny size (module fixtures); its verdict rule
 is then fed doctored copies of those numbers. The measurements themselves are checked
-against independent references: PyTorch autograd for the per-layer gradient norms, SciPy
-quadrature for SELU's fixed point, and the variance laws of He et al. (2015).
+against independent references: PyTorch autograd for the per-layer gradient norms.
 """
 
 import copy
@@ -12,12 +11,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from scipy import integrate, stats
 
 import actlab
 from actlab import claims as E
 from actlab import nn
-from actlab.claims.experiments import published_init as P
 from actlab.claims.experiments import relu_sparsity as S
 from actlab.claims.experiments import vanishing_gradients as V
 from actlab.claims.runner import Runner
@@ -32,8 +29,6 @@ TINY = {
     "relu_sparsity": {"seeds": 2, "activations": "relu,tanh,gelu", "width": 16, "hidden": 2, "steps": 20,
                       "eval_examples": 100, "growth_activations": "relu,tanh", "growth_depth": 6, "growth_width": 64,
                       "growth_examples": 64},
-    "published_init": {"seeds": 2, "depth": 8, "width": 128, "examples": 300, "glorot_width": 16,
-                       "glorot_steps": 100, "glorot_points": 5, "glorot_monitor": 50},
 }
 
 
@@ -57,7 +52,7 @@ def test_runs_end_to_end(results, name):
 
 
 def test_registered_with_numbers():
-    assert {E.get(n).number for n in TINY} == {3, 13, 14}
+    assert {E.get(n).number for n in TINY} == {3, 13}
 
 
 def test_set_parses_init_specs():
@@ -187,62 +182,3 @@ def test_sparsity_verdict_follows_numbers(results):
     flat = copy.deepcopy(grows)
     flat["growth"]["relu"]["plain"]["1.5"]["factor"] = {"mean": 1.0, "lo": 0.95, "hi": 1.05, "sd": 0.02, "n": 2}
     assert S.verdict(flat).verdict == E.REFUTED
-
-
-# --------------------------------------------------------------------------- claim 14
-
-
-def test_selu_fixed_point_by_quadrature():
-    """The catalogue's SELU constants give E[selu(Z)] = 0 and E[selu(Z)^2] = 1 for Z ~ N(0, 1)."""
-    f = actlab.get("selu").f
-    m1, _ = integrate.quad(lambda z: float(f(np.float64(z))) * stats.norm.pdf(z), -np.inf, np.inf)
-    m2, _ = integrate.quad(lambda z: float(f(np.float64(z))) ** 2 * stats.norm.pdf(z), -np.inf, np.inf)
-    assert abs(m1) < 1e-6 and abs(m2 - 1) < 1e-6
-
-
-def test_published_measured_facts(results):
-    n = results["published_init"].outcome.numbers
-    for std, s in n["selu"].items():  # from input std 0.5, 1 and 2 the variance moves towards the fixed point 1
-        assert abs(s["mean_last"]["mean"]) < 0.1
-        assert abs(s["var_last"]["mean"] - 1) < max(0.5 * abs(float(std) ** 2 - 1), 0.1)
-    # He et al. 2015: E[z_{k+1}^2] = n Var(w) E[z_k^2] / 2
-    assert abs(n["he_xavier"]["he_normal"]["ratio"]["mean"] - 1) < 0.1
-    assert abs(n["he_xavier"]["xavier_normal"]["ratio"]["mean"] - 0.5) < 0.05
-
-
-def _flat_ci(v):
-    return {"mean": v, "lo": v, "hi": v, "sd": 0.0, "n": 2}
-
-
-def _glorot(n, init, start, mn, final, dipped, escaped):
-    g = n["glorot"][init]
-    g["start"], g["min"], g["final"] = _flat_ci(start), _flat_ci(mn), _flat_ci(final)
-    g["n"], g["dipped"], g["escaped"] = 4, dipped, escaped
-    g["escape_steps"] = [100 * (k + 1) for k in range(escaped)] + [None] * (4 - escaped)
-
-
-def test_published_verdict_follows_numbers(results):
-    n = copy.deepcopy(results["published_init"].outcome.numbers)
-    for s in n["selu"].values():
-        s["mean_last"], s["var_last"] = _flat_ci(0.01), _flat_ci(1.01)
-    n["he_xavier"]["he_normal"]["ratio"], n["he_xavier"]["xavier_normal"]["ratio"] = _flat_ci(1.0), _flat_ci(0.5)
-    _glorot(n, "standard", 0.5, 0.01, 0.2, 4, 3)
-    _glorot(n, "xavier", 0.5, 0.2, 0.4, 0, 0)
-    assert P.verdict(n).verdict == E.CONFIRMED
-    stuck = copy.deepcopy(n)
-    _glorot(stuck, "standard", 0.5, 0.01, 0.012, 4, 1)
-    v = P.verdict(stuck)
-    assert v.verdict == E.CAVEATS and "Glorot saturation: confirmed with caveats" in v.key
-    halved = copy.deepcopy(n)
-    halved["he_xavier"]["xavier_normal"]["ratio"] = _flat_ci(0.95)
-    assert P.verdict(halved).verdict == E.CAVEATS
-    none = copy.deepcopy(halved)
-    _glorot(none, "standard", 0.5, 0.45, 0.5, 0, 0)
-    for s in none["selu"].values():
-        s["var_last"] = _flat_ci(3.0)
-    assert P.verdict(none).verdict == E.REFUTED
-
-
-def test_glorot_summary_never_saturated():
-    s = P.glorot_summary([0, 5, 10], [0.5, 0.3, 0.4])
-    assert s["min"] == 0.3 and s["dip_step"] is None and s["escape_step"] is None

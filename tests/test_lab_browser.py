@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from actlab import claims as E
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
@@ -179,8 +181,9 @@ def test_mnist_and_claims_views_and_a_phone(server, browser, tmp_path):
     pg.shot(tmp_path / "mnist.png")
     pg.close()
     cl = Page(browser, server, "#v=claims")
-    cl.wait("document.querySelectorAll('#cl-body tr').length === 14")
-    cl.wait("document.querySelectorAll('#cl-body .verdict.none').length === 14", timeout=60)  # empty cache
+    cl.wait(f"document.querySelectorAll('#cl-body tr').length === {len(E.names())}")
+    n = len(E.names())  # every claim and calibration, none in the empty cache
+    cl.wait(f"document.querySelectorAll('#cl-body .verdict.none').length === {n}", timeout=60)
     cl.shot(tmp_path / "claims.png")
     cl.close()
     phone = Page(browser, server, "#v=playground&ds=spiral", viewport=(390, 844))

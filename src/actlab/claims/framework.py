@@ -61,13 +61,19 @@ from .runner import Runner
 __all__ = [
     "EXPERIMENTS", "Experiment", "Outcome", "Result", "Verdict", "Figure", "register", "get", "names",
     "make_config", "run", "CONFIRMED", "CAVEATS", "REFUTED", "SIZES", "Rule", "setting", "validate_config",
-    "activation_spec", "classification_sets",
+    "activation_spec", "classification_sets", "REPRODUCED", "NOT_REPRODUCED", "KINDS",
 ]
 
 CONFIRMED = "confirmed"
 CAVEATS = "confirmed with caveats"
 REFUTED = "refuted"
-VERDICTS = (CONFIRMED, CAVEATS, REFUTED)
+#: a calibration's verdicts: a published result reproduced at small scale, or not
+REPRODUCED = "reproduced"
+NOT_REPRODUCED = "not reproduced"
+VERDICTS = (CONFIRMED, CAVEATS, REFUTED, REPRODUCED, NOT_REPRODUCED)
+#: what an experiment is: a tutorial's claim, or a published result reproduced to calibrate actlab's
+#: methods (its pass rule's tolerance comes from the paper and the sampling error, not from actlab's output)
+KINDS = {"claim": (CONFIRMED, CAVEATS, REFUTED), "calibration": (REPRODUCED, NOT_REPRODUCED)}
 SIZES = ("quick", "default", "full")
 
 
@@ -162,6 +168,7 @@ class Experiment:
     verdict: Callable[[Mapping], Verdict]
     module: str
     doc: str
+    kind: str = "claim"
 
     @property
     def title(self) -> str:
@@ -172,21 +179,30 @@ EXPERIMENTS: dict[str, Experiment] = {}
 
 
 def register(*, name: str, number: int, tutorial: str, claim: str, korean: str, config: type,
-             run: Callable[..., Outcome], verdict: Callable[[Mapping], Verdict]) -> Experiment:
-    """Add an experiment to :data:`EXPERIMENTS` (called at the bottom of its module)."""
+             run: Callable[..., Outcome], verdict: Callable[[Mapping], Verdict], kind: str = "claim") -> Experiment:
+    """Add an experiment to :data:`EXPERIMENTS` (called at the bottom of its module).
+
+    A calibration (``kind="calibration"``) gives the paper as ``tutorial``, the paper's
+    statement as ``claim`` and no Korean; its rule answers REPRODUCED or NOT_REPRODUCED."""
     if not dataclasses.is_dataclass(config) or "seeds" not in {f.name for f in dataclasses.fields(config)}:
         raise TypeError(f"{name}: config must be a dataclass with a 'seeds: int' field")
+    check_choice(kind, "kind", "register", KINDS)
     mod = importlib.import_module(run.__module__)
-    exp = Experiment(name, number, tutorial, claim, korean, config, run, verdict, run.__module__, mod.__doc__ or "")
+    exp = Experiment(name, number, tutorial, claim, korean, config, run, verdict, run.__module__,
+                     mod.__doc__ or "", kind)
     if name in EXPERIMENTS and EXPERIMENTS[name].module != exp.module:
         raise ValueError(f"experiment {name!r} registered twice")
     EXPERIMENTS[name] = exp
     return exp
 
 
-def names() -> list[str]:
-    """Registered experiments, ordered by claim number."""
-    return sorted(EXPERIMENTS, key=lambda n: (EXPERIMENTS[n].number, n))
+def names(kind: str | None = None) -> list[str]:
+    """Registered experiments (of one ``kind``, or all): the claims by number, then the
+    calibrations by number."""
+    if kind is not None:
+        check_choice(kind, "kind", "names", KINDS)
+    chosen = [n for n, e in EXPERIMENTS.items() if kind is None or e.kind == kind]
+    return sorted(chosen, key=lambda n: (list(KINDS).index(EXPERIMENTS[n].kind), EXPERIMENTS[n].number, n))
 
 
 def get(name: str) -> Experiment:
@@ -431,5 +447,7 @@ def run(name: str, size: str = "default", *, seeds: int | None = None, overrides
     outcome = exp.run(cfg, runner)
     seconds = time.perf_counter() - t0
     verdict = exp.verdict(outcome.numbers)
+    if verdict.verdict not in KINDS[exp.kind]:  # a claim is confirmed or refuted, a calibration reproduced or not
+        raise ValueError(f"{name}: a {exp.kind}'s verdict is one of {KINDS[exp.kind]}, got {verdict.verdict!r}")
     cells = {k: runner.stats[k] - before[k] for k in ("computed", "cached")}
     return Result(name, size, dataclasses.asdict(cfg), outcome, verdict, seconds, cells)

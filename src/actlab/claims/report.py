@@ -42,7 +42,7 @@ from .runner import Runner, default_cache_path, writable_dir
 
 __all__ = ["build", "render_html", "render_markdown", "environment"]
 
-VERDICT_CLASS = {E.CONFIRMED: "ok", E.CAVEATS: "warn", E.REFUTED: "bad"}
+VERDICT_CLASS = {E.CONFIRMED: "ok", E.CAVEATS: "warn", E.REFUTED: "bad", E.REPRODUCED: "ok", E.NOT_REPRODUCED: "bad"}
 
 
 def _md_cell(s: object) -> str:
@@ -264,7 +264,10 @@ def _claim(r: E.Result) -> dict:
     doc = exp.doc.strip()
     body = doc.split("\n", 1)[1].strip() if "\n" in doc else ""  # the docstring without its title line
     return {
-        "name": exp.name, "number": exp.number, "title": exp.title, "tutorial": exp.tutorial,
+        "name": exp.name, "number": exp.number, "kind": exp.kind,
+        "label": str(exp.number) if exp.kind == "claim" else f"C{exp.number}",
+        "source": f"tutorial {exp.tutorial}" if exp.kind == "claim" else exp.tutorial,
+        "title": exp.title, "tutorial": exp.tutorial,
         "claim": exp.claim, "korean": exp.korean, "body": body, "paragraphs": body.split("\n\n") if body else [],
         "settings": r.outcome.settings,
         "command": f"actlab run {exp.name}{'' if r.size == 'default' else ' --' + r.size}",
@@ -280,7 +283,8 @@ def _context(results: list[E.Result], cat: dict, env: dict, command: str) -> dic
     """What both templates print: plain dicts, lists and strings."""
     return {
         "command": command,
-        "claims": [_claim(r) for r in results],
+        "claims": [_claim(r) for r in results if E.get(r.experiment).kind == "claim"],
+        "calibrations": [_claim(r) for r in results if E.get(r.experiment).kind == "calibration"],
         "properties": _table(cat["properties"]),
         "catalogue_figures": [_figure(f) for f in cat["figures"]],
         "accuracy_markdown": cat["accuracy_markdown"],

@@ -45,8 +45,14 @@ def _sizes(p: argparse.ArgumentParser) -> None:
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("experiments", help="list the experiments (one per claim of the tutorials)")
+    p = sub.add_parser("experiments", help="list the experiments: the tutorials' claims, then the calibrations")
     p.set_defaults(func=_list)
+
+    p = sub.add_parser("calibrate", help="reproduce the published results that calibrate the claims' methods "
+                       "(exit 1 if one is not reproduced)")
+    _sizes(p)
+    p.add_argument("--out", default=None, help="write NAME.json and the figures (PNG) into this directory")
+    p.set_defaults(func=_calibrate)
 
     p = sub.add_parser("run", help="run one experiment and print its verdict")
     p.add_argument("name", help="experiment name (see 'actlab experiments')")
@@ -65,10 +71,32 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def _list(a: argparse.Namespace) -> int:
-    for n in claims.names():
-        e = claims.get(n)
-        print(f"{e.number:3d}  {n:24s} ({e.tutorial})  {e.claim}")
+    for kind, label in (("claim", "{:3d}"), ("calibration", "C{:<2d}")):
+        print("the tutorials' claims:" if kind == "claim" else "\ncalibrations (published results):")
+        for n in claims.names(kind):
+            e = claims.get(n)
+            print(f"{label.format(e.number)}  {n:24s} ({e.tutorial})  {e.claim}")
     return 0
+
+
+def _calibrate(a: argparse.Namespace) -> int:
+    chosen = claims.names("calibration")
+    configs = {n: claims.make_config(n, a.size) for n in chosen}  # validated before any work
+    if a.out:
+        writable_dir(a.out, "--out")
+    missed = []
+    with _runner(a) as runner:
+        for n in chosen:
+            res = claims.run(n, a.size, runner=runner, config=configs[n])
+            print(f"{n:22s} {res.verdict.verdict:15s} {res.verdict.key}\n{'':22s} ({_cells(res.cells)}, "
+                  f"{res.seconds:.1f} s)")
+            if a.out:
+                res.save(a.out)
+            if res.verdict.verdict != claims.REPRODUCED:
+                missed.append(n)
+    print(f"{len(chosen) - len(missed)} of {len(chosen)} published results reproduced"
+          + (f"; not reproduced: {', '.join(missed)} (see 'actlab run NAME' for the reasons)" if missed else ""))
+    return 1 if missed else 0
 
 
 def _scheduler(a: argparse.Namespace) -> str | None:

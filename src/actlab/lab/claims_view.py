@@ -58,12 +58,15 @@ class _Counting(SerialExecutor):
 
 
 def claims_list() -> list[dict[str, Any]]:
-    """Every registered claim (number order): name, number, title, claim, tutorial, Korean."""
+    """Every registered claim, then every calibration (number order): name, kind, number and
+    its label (a calibration's is C1, C2, ...), title, claim, tutorial (a calibration's
+    paper), Korean."""
     out = []
     for n in claims.names():
         e = claims.get(n)
-        out.append({"name": n, "number": e.number, "title": e.title, "claim": e.claim, "tutorial": e.tutorial,
-                    "korean": e.korean})
+        out.append({"name": n, "kind": e.kind, "number": e.number,
+                    "label": str(e.number) if e.kind == "claim" else f"C{e.number}", "title": e.title,
+                    "claim": e.claim, "tutorial": e.tutorial, "korean": e.korean})
     return out
 
 

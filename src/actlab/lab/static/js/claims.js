@@ -3,7 +3,8 @@ import { getJSON, postJSON } from "./api.js";
 import { str } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
-const CLASS = { "confirmed": "ok", "confirmed with caveats": "warn", "refuted": "bad" };
+const CLASS = { "confirmed": "ok", "confirmed with caveats": "warn", "refuted": "bad", "reproduced": "ok",
+  "not reproduced": "bad" };
 let ctx, list = [], report = false, poller = null, size = "quick";
 
 export function params(p) { p.set("cs", size); }
@@ -57,7 +58,7 @@ function table(s) {
     const tr = document.createElement("tr");
     tr.dataset.claim = c.name;
     const td = (text) => { const el = document.createElement("td"); el.textContent = text; tr.append(el); return el; };
-    td(String(c.number));
+    td(c.label);
     const claim = td("");
     const title = document.createElement("div"); title.textContent = c.claim;
     claim.append(title);
