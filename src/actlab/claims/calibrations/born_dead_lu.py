@@ -30,9 +30,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..experiments.born_dead import _wilson, theory
 from ..experiments.born_dead import cell as born_dead_cell
-from ..figures import new_figure, png, seeds_of
+from ..experiments.born_dead import theory
+from ..figures import new_figure, png, seeds_of, wilson
 from ..framework import NOT_REPRODUCED, REPRODUCED, Outcome, Verdict, register
 
 
@@ -68,7 +68,7 @@ def run(cfg: Config, runner) -> Outcome:
         se = np.sqrt(np.maximum(p * (1 - p), 1e-300) / n)
         worst_z = max(worst_z, float(np.max(np.abs(X1 / n - p) / np.maximum(se, 1 / n))))
         over = max(over, float(np.max((D / n - p) / np.maximum(se, 1 / n))))  # standard errors above the bound
-        dead[str(N)] = {str(d): dict(_wilson(int(D[d - 1]), n), bound=float(theory(N, d))) for d in depths}
+        dead[str(N)] = {str(d): dict(wilson(int(D[d - 1]), n), bound=float(theory(N, d))) for d in depths}
     for d in depths:  # falls with width: a wider net's probability above a narrower one's, in standard errors
         for a, b in zip(cfg.widths, cfg.widths[1:]):
             pa, pb = dead[str(a)][str(d)], dead[str(b)][str(d)]

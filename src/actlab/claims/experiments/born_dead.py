@@ -52,7 +52,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..figures import ci, new_figure, png, seeds_of
+from ..figures import ci, new_figure, png, seeds_of, wilson
 from ..framework import CONFIRMED, REFUTED, Outcome, Verdict, register, setting
 
 
@@ -169,13 +169,6 @@ def cell(c: dict) -> dict:
     return _propagation(c)
 
 
-def _wilson(k: int, n: int) -> dict:
-    from scipy.stats import binomtest
-
-    lo, hi = binomtest(int(k), int(n)).proportion_ci(0.95, method="wilson")
-    return {"mean": k / n, "lo": float(lo), "hi": float(hi), "n": int(n)}  # formatted like an interval
-
-
 def run(cfg: Config, runner) -> Outcome:
     seeds = seeds_of(cfg)
     mc_cells = [{"kind": "mc", "width": N, "bias_std": float(bs), "seed": s, "nets": cfg.nets, "inputs": cfg.inputs,
@@ -197,7 +190,7 @@ def run(cfg: Config, runner) -> Outcome:
             n = sum(r["nets"] for r in rows)
             D = np.sum([r["dead_by_depth"] for r in rows], axis=0)
             Xe = np.sum([r["x0_exact_by_depth"] for r in rows], axis=0)
-            curves[kb][str(N)] = {str(d): _wilson(int(D[d - 1]), n) for d in depths}
+            curves[kb][str(N)] = {str(d): wilson(int(D[d - 1]), n) for d in depths}
             dead[kb][str(N)] = {str(d): dict(curves[kb][str(N)][str(d)], theory=float(theory(N, d))) for d in shown}
             # z-score of the single-input Monte Carlo against the exact formula, over every depth
             p = theory(N, np.arange(1, L + 1))
