@@ -32,10 +32,14 @@ def numbers(name: str) -> dict:
     return copy.deepcopy(quick_results()[name].outcome.numbers)
 
 
-def test_every_calibration_is_reproduced_at_quick_size():
+#: published results that this small-scale analogue does not reproduce (the report says why)
+NOT_REPRODUCED_HERE = {"krizhevsky_race"}
+
+
+def test_every_calibration_but_the_known_misses_is_reproduced_at_quick_size():
     for name in E.names("calibration"):
         v = quick_results()[name].verdict
-        assert v.verdict == E.REPRODUCED, (name, v.reasoning)
+        assert v.verdict == (E.NOT_REPRODUCED if name in NOT_REPRODUCED_HERE else E.REPRODUCED), (name, v.reasoning)
 
 
 def test_a_calibration_answers_reproduced_or_not_never_confirmed():
@@ -170,14 +174,46 @@ def test_constants_rule():
         assert C.verdict(bad).verdict == E.NOT_REPRODUCED
 
 
-def test_calibrate_command_prints_each_verdict_and_exits_0(tmp_path, capsys):
+def test_calibrate_command_prints_each_verdict_and_exits_1_on_a_miss(tmp_path, capsys):
     from actlab.cli import main
 
     code = main(["calibrate", "--quick", "--workers", "1", "--cache", str(tmp_path / "c.sqlite"), "--out",
                  str(tmp_path / "out")])
     out = capsys.readouterr().out
-    assert code == 0 and f"{len(E.names('calibration'))} of {len(E.names('calibration'))} published results" in out
-    assert (tmp_path / "out" / "he_init.json").exists() and (tmp_path / "out" / "he_init_he_xavier.png").exists()
+    n = len(E.names("calibration"))
+    assert code == 1 and f"{n - len(NOT_REPRODUCED_HERE)} of {n} published results reproduced" in out
+    assert "not reproduced: krizhevsky_race" in out
+    for name in E.names("calibration"):
+        assert (tmp_path / "out" / f"{name}.json").exists()
+        assert f"{name} " in out
+
+
+# ---- Krizhevsky et al. 2012 -------------------------------------------------------------------
+
+def test_krizhevsky_runs_are_claim_4s_depth_4_race(tmp_path):
+    from actlab.claims.runner import Runner
+
+    with Runner(tmp_path / "c.sqlite", workers=1, progress=False) as runner:
+        sets = {"seeds": 2, "lrs": "0.3", "fixed_lr": "0.3", "targets": "0.6", "train": "300", "eval_examples": "100",
+                "max_steps": "20", "checkpoints": "5", "width": "8"}
+        E.run("relu_convergence", "quick", overrides={**sets, "depths": "1,4"}, runner=runner)
+        res = E.run("krizhevsky_race", "quick", overrides=sets, runner=runner)
+    assert res.cells == {"computed": 0, "cached": 6}  # every cell came from claim 4's race
+
+
+def test_krizhevsky_rule():
+    from actlab.claims.calibrations import krizhevsky_race as K
+
+    n = numbers("krizhevsky_race")
+
+    def with_ratio(mean, lo, hi):
+        m = copy.deepcopy(n)
+        m["ratio"]["fair"]["0.25"]["tanh"] = {"mean": mean, "lo": lo, "hi": hi, "n": 3, "censored": 0}
+        return K.verdict(m).verdict
+
+    assert with_ratio(6.5, 3.0, 12.0) == E.REPRODUCED and with_ratio(3.2, 1.5, 6.0) == E.REPRODUCED
+    assert with_ratio(2.5, 1.5, 4.0) == E.NOT_REPRODUCED  # beyond the factor-2 tolerance
+    assert with_ratio(5.0, 0.8, 20.0) == E.NOT_REPRODUCED  # not measurably faster
 
 
 # ---- Lu et al. 2019 ---------------------------------------------------------------------------
