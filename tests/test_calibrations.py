@@ -231,3 +231,34 @@ def test_born_dead_lu_rule():
         bad = copy.deepcopy(n)
         doctor(bad)
         assert B.verdict(bad).verdict == E.NOT_REPRODUCED
+
+
+# ---- Clevert et al. 2016 ----------------------------------------------------------------------
+
+def test_clevert_cell_loss_is_pytorchs_cross_entropy():
+    from actlab.claims.calibrations import clevert_elu as CE
+
+    out = CE.cell({"activation": "elu", "seed": 0, "hidden": 2, "width": 16, "lr": 0.01, "batch": 64, "train": 200,
+                   "epochs": 1})
+    from actlab import data, nn
+
+    X, y = data.load_mnist(split="train")
+    idx = np.random.default_rng([0, 51]).choice(len(X), 200, replace=False)
+    model = nn.mlp([784, 16, 16, 10], activation="elu", init="he_normal", seed=0, dtype=np.float32)
+    logits = torch.tensor(np.asarray(model.forward(np.asarray(X[idx], np.float32)), np.float64))
+    assert out["loss"][0] == pytest.approx(float(torch.nn.functional.cross_entropy(logits, torch.tensor(y[idx]))),
+                                           rel=1e-5)
+    assert out["loss"][1] < out["loss"][0] and len(out["median_activation"]) == 2
+
+
+def test_clevert_rule():
+    from actlab.claims.calibrations import clevert_elu as CE
+
+    n = numbers("clevert_elu")
+    assert CE.verdict(n).verdict == E.REPRODUCED
+    for doctor in (lambda m: m["elu_minus"]["relu"]["loss_first"].update(hi=0.01),
+                   lambda m: m["elu_minus"]["leaky_relu"]["loss_last"].update(hi=0.2),
+                   lambda m: m["elu_minus"]["relu"]["abs_median_last"].update(hi=0.0)):
+        bad = copy.deepcopy(n)
+        doctor(bad)
+        assert CE.verdict(bad).verdict == E.NOT_REPRODUCED
