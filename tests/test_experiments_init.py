@@ -111,9 +111,11 @@ def test_vanishing_measured_facts(results):
     assert r["relu"]["normal(std=0.01)"][L]["hi"] < -2 and r["relu"]["normal(std=1)"][L]["lo"] > 2
 
 
-def test_vanishing_verdict_follows_numbers(results):
+def test_vanishing_verdict_judges_each_sentence(results):
     n = results["vanishing_gradients"].outcome.numbers
-    assert V.verdict(n).verdict == E.CAVEATS  # ReLU needs He; sigmoid with std 1 keeps its norm
+    p = V.parts(n)  # ReLU vanishes with std 0.01 and explodes with std 1: "never" is refuted
+    assert p["relu_never"][0] == E.REFUTED and p["relu_mitigates"][0] == E.CONFIRMED
+    assert V.verdict(n).verdict == E.CAVEATS and "[ReLU greatly mitigates it" in V.verdict(n).reasoning
     ideal = copy.deepcopy(n)
     for i in ideal["inits"]:
         _set_ratio(ideal, "sigmoid", i, -10.0)
@@ -122,11 +124,16 @@ def test_vanishing_verdict_follows_numbers(results):
     no_relu = copy.deepcopy(ideal)
     for i in no_relu["inits"]:
         _set_ratio(no_relu, "relu", i, -5.0)
-    assert V.verdict(no_relu).verdict == E.REFUTED
-    no_sig = copy.deepcopy(ideal)
-    for i in no_sig["inits"]:
-        _set_ratio(no_sig, "sigmoid", i, -0.5)
-    assert V.verdict(no_sig).verdict == E.REFUTED
+    p = V.parts(no_relu)  # ReLU vanishes too, if less: "never" is refuted, "mitigates" only partly holds
+    assert [v for v, _ in p.values()] == [E.CONFIRMED, E.REFUTED, E.CAVEATS]
+    assert V.verdict(no_relu).verdict == E.CAVEATS
+    nothing = copy.deepcopy(no_relu)
+    for i in nothing["inits"]:
+        _set_ratio(nothing, "sigmoid", i, -0.5)
+    assert [v for v, _ in V.parts(nothing).values()] == [E.REFUTED] * 3 and V.verdict(nothing).verdict == E.REFUTED
+    some = copy.deepcopy(ideal)
+    _set_ratio(some, "sigmoid", "normal(std=1)", -0.5)  # large weights keep sigmoid's norm
+    assert V.parts(some)["sigmoid_vanishes"][0] == E.CAVEATS and V.verdict(some).verdict == E.CAVEATS
 
 
 def test_dlfs_histograms_cover_tanh_negative_half():
