@@ -258,6 +258,25 @@ def test_relu_kink_verdict_follows_numbers():
     assert rule(n).verdict == E.CAVEATS
     n["mnist"]["compare"]["0.5"]["max_abs_acc_diff"] = 0.05
     assert rule(n).verdict == E.REFUTED
+    for variant in ("float16", "batchnorm"):  # the published sensitivities: "depends on" when they show
+        m = copy.deepcopy(quick("relu_kink").outcome.numbers)
+        m[variant]["compare"]["1"]["max_abs_acc_diff"] = 0.05
+        v = rule(m)
+        assert v.verdict == E.CAVEATS and f"It depends on {variant}" in v.reasoning
+
+
+def test_relu_kink_float16_variant_counts_the_zeros_of_the_rounded_input():
+    from actlab.claims.experiments import relu_kink as K
+
+    half = K._half_activation(nn)("relu", derivative_at_zero=0.5)
+    x = np.array([[1e-9, -2e-8, 0.5, -3.0, 6e-8]], np.float32)  # float16's smallest subnormal is 2^-24
+    y = half.forward(x, train=True)
+    assert half.zeros == [int(np.count_nonzero(x.astype(np.float16) == 0))] == [2]
+    g = half.backward(np.ones_like(x))  # the rounded zeros read relu'(0)
+    np.testing.assert_array_equal(g, np.where(x.astype(np.float16) == 0, 0.5, (x > 0).astype(np.float32)))
+    assert y.dtype == np.float32 and y[0, 2] == np.float32(np.float16(0.5))
+    n = quick("relu_kink").outcome.numbers
+    assert set(K.VARIANTS) <= set(n) and n["batchnorm"]["pre_entries"] > 0
 
 
 def test_derivative_at_zero_is_used_in_backward():
