@@ -134,7 +134,8 @@ def test_glorot_rule_and_summary():
     for doctor in (lambda m: m["jacobian"]["standard"]["mean"].update(mean=0.56),
                    lambda m: m["jacobian"]["normalised"]["mean"].update(mean=0.74),
                    lambda m: m["saturation"]["standard"].update(dipped=0),
-                   lambda m: m["saturation"]["standard"]["lower_min"].update(mean=0.2)):
+                   lambda m: m["saturation"]["standard"]["while_saturated"][0].update(mean=0.3),
+                   lambda m: m["saturation"]["standard"]["while_saturated"].reverse()):
         bad = copy.deepcopy(n)
         doctor(bad)
         assert G.verdict(bad).verdict == E.NOT_REPRODUCED

@@ -14,13 +14,16 @@ networks", AISTATS 2010. Two of their measurements are reproduced:
    rounding), fixed before any run.
 2. Fig. 2: with the standard initialisation, the top sigmoid hidden layer of a
    4-hidden-layer network saturates at 0 early in training (its mean activation drops
-   from 0.5 towards 0) while the lower layers stay near 0.5. Here: the mean activation of
-   each hidden layer on held-out MNIST images during SGD with mini-batches of 10, as in
-   the paper, at width 128 (the paper: 1000; ``--set glorot_width=1000`` runs it, for
-   hours). Rule: in at least half of the seeds the top layer's mean falls below 0.05
-   (saturated) from a start above 0.35, while the lower layers' mean stays above 0.35.
-   The paper saw the top layer recover only after about 100 epochs; the recovery is
-   reported, not judged.
+   from 0.5 towards 0) while "the others layers have a mean activation value that is above
+   0.5, and decreasing as we go from the output layer to the input layer". Here: the mean
+   activation of each hidden layer on held-out MNIST images during SGD with mini-batches
+   of 10, as in the paper, at width 128 (the paper: 1000; ``--set glorot_width=1000`` runs
+   it, for hours). Rule: in at least half of the seeds the top layer's mean falls below
+   0.05 (saturated) from a start above 0.35; while it is saturated, each lower layer's
+   mean activation (averaged over that phase and the seeds) is at least 0.45 (the paper's
+   "above 0.5", less 0.05 for a reading off its figure) and they decrease from the layer
+   below the top to the first. The paper saw the top layer recover only after about 100
+   epochs; the recovery is reported, not judged.
 
 Figures: the per-layer mean singular value of both initialisations; the paper's Fig. 2
 at small scale.
@@ -151,11 +154,14 @@ def run(cfg: Config, runner) -> Outcome:
         rows = sg[i]
         summ = [saturation_summary(r["steps"], [m[-1] for m in r["means"]]) for r in rows]
         d = {k: ci([s[k] for s in summ]) for k in ("start", "min", "final")}
+        phases = [np.array(r["means"])[np.array(r["means"])[:, -1] < 0.05][:, :-1] for r in rows]
+        while_saturated = [p.mean(axis=0) for p in phases if len(p)]  # per seed: each lower layer's mean
+        d.update(while_saturated=[ci([w[k] for w in while_saturated]) for k in range(len(rows[0]["means"][0]) - 1)]
+                 if while_saturated else [])
         d.update(dipped=sum(s["dip_step"] is not None for s in summ), n=len(summ),
                  escaped=sum(s["escape_step"] is not None for s in summ),
                  escape_steps=[s["escape_step"] for s in summ], steps=rows[0]["steps"],
                  layer_means=np.mean([r["means"] for r in rows], 0).tolist(),
-                 lower_min=ci([float(np.min(np.array(r["means"])[:, :-1])) for r in rows]),
                  final_loss=ci([r["final_loss"] for r in rows]))
         saturation[i] = d
     numbers = {"jacobian": jacobian, "published": PUBLISHED, "saturation": saturation,
@@ -208,7 +214,10 @@ def verdict(numbers) -> Verdict:
     jac, pub, sat = numbers["jacobian"], numbers["published"], numbers["saturation"]
     jac_ok = all(abs(jac[i]["mean"]["mean"] - pub[i]) <= 0.05 for i in INITS)
     s, x = sat["standard"], sat["normalised"]
-    sat_ok = s["start"]["mean"] > 0.35 and s["dipped"] * 2 >= s["n"] and s["lower_min"]["mean"] > 0.35
+    lower = [w["mean"] for w in s["while_saturated"]]
+    ordered = all(a < b for a, b in zip(lower, lower[1:]))  # decreasing from the top towards the input
+    sat_ok = s["start"]["mean"] > 0.35 and s["dipped"] * 2 >= s["n"] and bool(lower) and min(lower) >= 0.45 \
+        and ordered
     key = (f"mean singular value: standard {jac['standard']['mean']['mean']:.3f} (paper 0.5), normalised "
            f"{jac['normalised']['mean']['mean']:.3f} (paper 0.8); top sigmoid layer saturated in "
            f"{s['dipped']}/{s['n']} seeds (standard init)")
@@ -217,10 +226,13 @@ def verdict(numbers) -> Verdict:
             f"{fmt_ci(jac['normalised']['mean'])} with the normalised one (about 0.8); rule: within 0.05, the "
             f"paper's rounding. Training the 4 x {numbers['glorot_width']} sigmoid network with the standard "
             f"initialisation, the top layer's mean activation starts at {s['start']['mean']:.2f}, falls to "
-            f"{s['min']['mean']:.3f} and is below 0.05 in {s['dipped']}/{s['n']} seeds, while the lower layers stay "
-            f"above {s['lower_min']['mean']:.2f}; it is back above 0.05 after {numbers['glorot_steps']} steps in "
-            f"{s['escaped']}/{s['n']} seeds (the paper: after about 100 epochs; not judged). With the normalised "
-            f"initialisation the top layer falls to {x['min']['mean']:.3f} (below 0.05 in {x['dipped']}/{x['n']}).")
+            f"{s['min']['mean']:.3f} and is below 0.05 in {s['dipped']}/{s['n']} seeds; meanwhile the lower layers' "
+            f"mean activations are " + (", ".join(f"{fmt_ci(w, 2)} (layer {k + 1})" for k, w in
+                                              enumerate(s["while_saturated"])) or "not measured (no saturation)")
+            + f" (paper: above 0.5, decreasing towards the input); it is back above 0.05 after "
+            f"{numbers['glorot_steps']} steps in {s['escaped']}/{s['n']} seeds (the paper: after about 100 epochs; "
+            f"not judged). With the normalised initialisation the top layer falls to {x['min']['mean']:.3f} "
+            f"(below 0.05 in {x['dipped']}/{x['n']}).")
     missed = [w for w, ok in (("the Jacobians' singular values", jac_ok), ("the top layer's saturation", sat_ok))
               if not ok]
     if not missed:
