@@ -111,6 +111,20 @@ def test_vanishing_measured_facts(results):
     assert r["relu"]["normal(std=0.01)"][L]["hi"] < -2 and r["relu"]["normal(std=1)"][L]["lo"] > 2
 
 
+BACKWARD = ("sigmoid_vanishes", "relu_never", "relu_mitigates")
+
+
+def test_sigmoid_outputs_do_not_shrink_layer_by_layer(results):
+    n = results["vanishing_gradients"].outcome.numbers
+    for h in n["dlfs_histograms"]["sigmoid"].values():  # the forward values stay in the middle of (0, 1)
+        assert all(0.2 < m < 0.8 for m in h["mean_per_layer"])
+    assert V.parts(n)["values_shrink"][0] == E.REFUTED
+    shrinking = copy.deepcopy(n)
+    for h in shrinking["dlfs_histograms"]["sigmoid"].values():
+        h["mean_per_layer"] = [0.5 * 0.1 ** k for k in range(len(h["mean_per_layer"]))]
+    assert V.parts(shrinking)["values_shrink"][0] == E.CONFIRMED
+
+
 def test_vanishing_verdict_judges_each_sentence(results):
     n = results["vanishing_gradients"].outcome.numbers
     p = V.parts(n)  # ReLU vanishes with std 0.01 and explodes with std 1: "never" is refuted
@@ -120,17 +134,20 @@ def test_vanishing_verdict_judges_each_sentence(results):
     for i in ideal["inits"]:
         _set_ratio(ideal, "sigmoid", i, -10.0)
         _set_ratio(ideal, "relu", i, -0.1)
+    for h in ideal["dlfs_histograms"]["sigmoid"].values():  # and the forward values shrinking, as 000 says
+        h["mean_per_layer"] = [0.5 * 0.1 ** k for k in range(len(h["mean_per_layer"]))]
     assert V.verdict(ideal).verdict == E.CONFIRMED
     no_relu = copy.deepcopy(ideal)
     for i in no_relu["inits"]:
         _set_ratio(no_relu, "relu", i, -5.0)
     p = V.parts(no_relu)  # ReLU vanishes too, if less: "never" is refuted, "mitigates" only partly holds
-    assert [v for v, _ in p.values()] == [E.CONFIRMED, E.REFUTED, E.CAVEATS]
+    assert [p[k][0] for k in BACKWARD] == [E.CONFIRMED, E.REFUTED, E.CAVEATS]
     assert V.verdict(no_relu).verdict == E.CAVEATS
     nothing = copy.deepcopy(no_relu)
     for i in nothing["inits"]:
         _set_ratio(nothing, "sigmoid", i, -0.5)
-    assert [v for v, _ in V.parts(nothing).values()] == [E.REFUTED] * 3 and V.verdict(nothing).verdict == E.REFUTED
+    nothing["dlfs_histograms"] = n["dlfs_histograms"]  # the measured ones: flat near 0.5
+    assert [V.parts(nothing)[k][0] for k in BACKWARD] == [E.REFUTED] * 3 and V.verdict(nothing).verdict == E.REFUTED
     some = copy.deepcopy(ideal)
     _set_ratio(some, "sigmoid", "normal(std=1)", -0.5)  # large weights keep sigmoid's norm
     assert V.parts(some)["sigmoid_vanishes"][0] == E.CAVEATS and V.verdict(some).verdict == E.CAVEATS

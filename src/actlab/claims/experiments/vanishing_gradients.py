@@ -320,6 +320,7 @@ def _fig_hist(hgroups, hacts, hinits, cfg):
 
 #: the three sentences the claim bundles, each judged on its own
 PARTS = {
+    "values_shrink": "sigmoid's outputs, in (0, 1), get remarkably smaller layer after layer (000)",
     "sigmoid_vanishes": "sigmoid makes the gradient vanish with depth (000)",
     "relu_never": "with ReLU the vanishing gradient does not occur (000: '발생하지 않는다')",
     "relu_mitigates": "ReLU greatly mitigates it (002: '크게 완화시킨다', 004: '완화')",
@@ -345,6 +346,18 @@ def parts(numbers) -> dict[str, tuple[str, str]]:
     designed = [i for i in inits if i in ("xavier_normal", "he_normal", "lecun_normal")]
     nearer = [i for i in designed if abs(r["relu"][i][str(L)]["mean"]) < abs(r["sigmoid"][i][str(L)]["mean"])]
     out = {}
+    # the forward sentence, on the DLFS histogram networks: the mean sigmoid output, first and last layer
+    hist = numbers.get("dlfs_histograms", {}).get("sigmoid", {})
+    falls = {i: h["mean_per_layer"][0] / max(h["mean_per_layer"][-1], 1e-300) for i, h in hist.items()}
+    if hist:
+        said = ", ".join(f"{i} {h['mean_per_layer'][0]:.2f} -> {h['mean_per_layer'][-1]:.2f}" for i, h in hist.items())
+        if all(f >= 10 for f in falls.values()):
+            out["values_shrink"] = (CONFIRMED, f"the mean output falls tenfold or more ({said})")
+        elif any(f >= 2 for f in falls.values()):
+            out["values_shrink"] = (CAVEATS, f"the mean output halves only with some initialisations ({said})")
+        else:
+            out["values_shrink"] = (REFUTED, f"the mean output stays near 0.5 from layer to layer ({said}): what "
+                                    "shrinks is the backpropagated gradient, through sigmoid' <= 1/4")
     if len(sig_v) == len(inits):
         out["sigmoid_vanishes"] = (CONFIRMED, "it vanishes under every initialisation tried")
     elif sig_v:
