@@ -35,12 +35,13 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, se
 from .. import plots
 from .._io import write_atomic
 from ..catalogue import registry
+from ..errors import ActlabError
 from ..verify import accuracy
 from . import framework as E
 from .figures import fmt_ci
 from .runner import Runner, default_cache_path, writable_dir
 
-__all__ = ["build", "render_html", "render_markdown", "environment"]
+__all__ = ["build", "render_html", "render_markdown", "environment", "compare_sizes"]
 
 VERDICT_CLASS = {E.CONFIRMED: "ok", E.CAVEATS: "warn", E.REFUTED: "bad", E.REPRODUCED: "ok", E.NOT_REPRODUCED: "bad"}
 
@@ -307,3 +308,38 @@ def render_markdown(results: list[E.Result], cat: dict, env: dict, command: str,
         write_atomic(fig_dir / f"{f.name}.png", f.png)
     context = _context(results, cat, env, command) | {"fig_dir": fig_dir.name}
     return _TEMPLATES.get_template("report.md.j2").render(context)
+
+
+def compare_sizes(paths: list[str | os.PathLike]) -> str:
+    """A Markdown table of every experiment's verdict in several ``results.json`` files
+    (one per size, as ``actlab report [--quick|--full]`` writes them), a column per file in
+    the order given and a last column saying whether they agree: the table of
+    docs/claims-full.md.
+
+    >>> import json, tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for size, v in (("quick", "confirmed"), ("default", "refuted")):
+    ...     _ = (d / f"{size}.json").write_text(json.dumps([{"experiment": "relu_kink", "size": size,
+    ...                                                       "verdict": {"verdict": v, "key": ""}}]))
+    >>> print(compare_sizes([d / "quick.json", d / "default.json"]))
+    | # | experiment | quick | default | agree |
+    |---|---|---|---|---|
+    | 10 | relu_kink | confirmed | refuted | no |
+    """
+    runs = []
+    for p in paths:
+        try:
+            rows = json.loads(Path(p).read_text())
+            runs.append({r["experiment"]: r for r in rows})
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ActlabError(f"{p} is not a results.json written by actlab report ({err}).") from None
+    sizes = [next(iter(r.values()))["size"] if r else "?" for r in runs]
+    names = [n for n in E.names() if any(n in r for r in runs)]
+    lines = ["| # | experiment | " + " | ".join(sizes) + " | agree |", "|---|" + "---|" * (len(sizes) + 2)]
+    for n in names:
+        e = E.get(n)
+        label = str(e.number) if e.kind == "claim" else f"C{e.number}"
+        vs = [r[n]["verdict"]["verdict"] if n in r else "-" for r in runs]
+        agree = "yes" if len({v for v in vs if v != "-"}) <= 1 else "no"
+        lines.append(f"| {label} | {n} | " + " | ".join(vs) + f" | {agree} |")
+    return "\n".join(lines)

@@ -63,6 +63,10 @@ def add(sub: argparse._SubParsersAction) -> None:
     define_option(p)
     p.set_defaults(func=_run)
 
+    p = sub.add_parser("verdicts", help="compare the verdicts of several results.json files (one per size)")
+    p.add_argument("results", nargs="+", metavar="RESULTS_JSON", help="results.json files written by actlab report")
+    p.set_defaults(func=_verdicts)
+
     p = sub.add_parser("report", help="run every experiment and write the claims report (HTML + Markdown)")
     _sizes(p)
     p.add_argument("--out", default="report", help="output directory (default: report/)")
@@ -147,6 +151,11 @@ def _run(a: argparse.Namespace) -> int:
     if a.out:
         paths = res.save(a.out)
         print(f"  wrote {paths[0]} and {len(paths) - 1} figure(s)")
+    return 0
+
+
+def _verdicts(a: argparse.Namespace) -> int:
+    print(report.compare_sizes(a.results))
     return 0
 
 
