@@ -117,8 +117,16 @@ def test_bce_identity_and_verdict():
     assert n["mse_over_bce_grad_at_z"]["-10.0"] == pytest.approx(2 * h * (1 - h) * (1 - h) / (1 - h), rel=1e-12)
     rule = E.get("bce_sigmoid_gradient").verdict
     assert rule(n).verdict == E.CONFIRMED
-    n["final_acc"]["mse"] = dict(n["final_acc"]["bce"])
-    assert rule(n).verdict == E.REFUTED
+    tie = copy.deepcopy(n)  # the race is an illustration: a longer run where MSE escapes too keeps the verdict
+    tie["final_acc"]["mse"] = dict(n["final_acc"]["bce"])
+    v = rule(tie)
+    assert v.verdict == E.CONFIRMED and "escaped too" in v.reasoning
+    broken = copy.deepcopy(n)
+    broken["identity_max_err"] = 1e-3
+    assert rule(broken).verdict == E.REFUTED
+    flat = copy.deepcopy(n)
+    flat["mse_over_bce_grad_at_z"]["-10.0"] = 0.5  # saturation would not change the gradient much
+    assert rule(flat).verdict == E.REFUTED
 
 
 def test_linear_collapse_numbers_and_verdict():
