@@ -134,3 +134,23 @@ def test_relu_history_reads_the_years_from_its_table(results):
     assert rule(n).verdict == E.CAVEATS
     assert rule(dict(n, hinton_relu_year=2006)).verdict == E.CONFIRMED
     assert rule(dict(n, hinton_relu_year=2020)).verdict == E.REFUTED
+
+
+# ---- robustness: the verdict at neighbouring settings ------------------------------------------------
+
+def test_robustness_reruns_each_neighbour_and_the_report_shows_the_table(tmp_path):
+    from actlab.claims import report
+
+    with Runner(None, workers=1, progress=False) as runner:
+        rows = E.robustness("relu_information", "quick", runner=runner)
+        neighbours = E.get("relu_information").config.NEIGHBOURS
+        assert [(r["setting"], r["value"]) for r in rows[1:]] == [(k, v) for k, vs in neighbours.items() for v in vs]
+        assert all(r["same"] == (r["verdict"] == rows[0]["verdict"]) for r in rows)
+        assert E.robustness("relu_history", "quick", runner=runner) == []  # nothing declared, nothing run
+        out = report.build(tmp_path, "quick", names=["relu_history", "relu_information"], runner=runner, robust=True,
+                           with_accuracy=False, with_catalogue_figures=False)
+    md = out["paths"]["markdown"].read_text()
+    assert md.count("### Robustness: the verdict at neighbouring settings") == 1  # relu_history declares none
+    assert "| bias_std | 0.5 |" in md
+    back = E.Result.from_dict(out["results"][1].to_dict())
+    assert back.robustness == out["results"][1].robustness and len(back.robustness) == len(rows)

@@ -25,11 +25,12 @@ from .framework import (
     names,
     parse_sets,
     register,
+    robustness,
     run,
 )
 
 __all__ = [
     "CAVEATS", "CONFIRMED", "EXPERIMENTS", "NOT_REPRODUCED", "REFUTED", "REPRODUCED", "SIZES", "VERDICTS",
     "Experiment", "Figure", "Outcome",
-    "Result", "Verdict", "get", "make_config", "names", "parse_sets", "register", "run",
+    "Result", "Verdict", "get", "make_config", "names", "parse_sets", "register", "robustness", "run",
 ]

@@ -34,7 +34,11 @@ How to add an experiment (one new file, ``src/actlab/claims/experiments/my_claim
 6. At the bottom: ``EXPERIMENT = register(name=..., number=..., tutorial="003",
    claim="in English", korean="the tutorial's words", config=Config, run=run,
    verdict=verdict)``.
-7. A quick-size test in tests/test_experiments.py (it iterates the registry: a new
+7. Optionally, ``NEIGHBOURS: ClassVar[dict]`` on the config: field -> values next to its
+   default (a neighbouring learning rate, width, depth, dtype). :func:`robustness` runs
+   the experiment once per neighbour and says whether the verdict holds there; the report
+   shows the table.
+8. A quick-size test in tests/test_experiments.py (it iterates the registry: a new
    experiment is run by the generic tests automatically; add checks of its own numbers).
 
 Then ``actlab run my_claim --quick`` runs it and ``actlab report`` includes it.
@@ -61,7 +65,7 @@ from .runner import Runner
 __all__ = [
     "EXPERIMENTS", "Experiment", "Outcome", "Result", "Verdict", "Figure", "register", "get", "names",
     "make_config", "run", "CONFIRMED", "CAVEATS", "REFUTED", "SIZES", "Rule", "setting", "validate_config",
-    "activation_spec", "classification_sets", "REPRODUCED", "NOT_REPRODUCED", "KINDS",
+    "activation_spec", "classification_sets", "REPRODUCED", "NOT_REPRODUCED", "KINDS", "robustness",
 ]
 
 CONFIRMED = "confirmed"
@@ -125,6 +129,7 @@ class Result:
     verdict: Verdict
     seconds: float
     cells: dict = field(default_factory=dict)  # computed / cached counts
+    robustness: list = field(default_factory=list)  # rows of :func:`robustness`, when it was run
 
     def to_dict(self) -> dict:
         return {
@@ -138,6 +143,7 @@ class Result:
             "verdict": dataclasses.asdict(self.verdict),
             "seconds": self.seconds,
             "cells": self.cells,
+            "robustness": to_jsonable(self.robustness),
         }
 
     def save(self, out_dir: str | os.PathLike) -> list[str]:
@@ -153,7 +159,8 @@ class Result:
     @classmethod
     def from_dict(cls, d: Mapping) -> Result:
         out = Outcome(d["numbers"], d["raw"], [Figure.from_dict(f) for f in d["figures"]], d["settings"])
-        return cls(d["experiment"], d["size"], d["config"], out, Verdict(**d["verdict"]), d["seconds"], d["cells"])
+        return cls(d["experiment"], d["size"], d["config"], out, Verdict(**d["verdict"]), d["seconds"], d["cells"],
+                   d.get("robustness", []))
 
 
 @dataclass(frozen=True, eq=False)
@@ -451,3 +458,24 @@ def run(name: str, size: str = "default", *, seeds: int | None = None, overrides
         raise ValueError(f"{name}: a {exp.kind}'s verdict is one of {KINDS[exp.kind]}, got {verdict.verdict!r}")
     cells = {k: runner.stats[k] - before[k] for k in ("computed", "cached")}
     return Result(name, size, dataclasses.asdict(cfg), outcome, verdict, seconds, cells)
+
+
+def robustness(name: str, size: str = "quick", *, runner=None, base: Result | None = None) -> list[dict]:
+    """Does the verdict hold next door? The experiment at ``size`` with one setting changed
+    at a time to each value of its config's ``NEIGHBOURS``: rows {setting, value, verdict,
+    key, same}, the first one the unchanged config (``base`` if given, when it ran at this
+    size). ``same`` says whether the verdict equals the unchanged one's; a verdict that
+    flips between neighbours "depends on" that setting. No NEIGHBOURS: no rows."""
+    exp = get(name)
+    neighbours = getattr(exp.config, "NEIGHBOURS", {})
+    if not neighbours:
+        return []
+    runner = runner if runner is not None else Runner(None, workers=1, progress=False)
+    ref = base if base is not None and base.size == size else run(name, size, runner=runner)
+    rows = [{"setting": "(as run)", "value": "", "verdict": ref.verdict.verdict, "key": ref.verdict.key, "same": True}]
+    for key, values in neighbours.items():
+        for value in values:
+            r = run(name, size, overrides={key: value}, runner=runner)
+            rows.append({"setting": key, "value": value, "verdict": r.verdict.verdict, "key": r.verdict.key,
+                         "same": r.verdict.verdict == ref.verdict.verdict})
+    return rows

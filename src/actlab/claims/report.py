@@ -196,13 +196,16 @@ def build(
     with_accuracy: bool | None = None,
     with_catalogue_figures: bool = True,
     results: list[E.Result] | None = None,
+    robust: bool | None = None,
 ) -> dict:
     """Run the experiments (all, or ``names``) at ``size`` and write ``out/report.html``,
     ``out/report.md``, ``out/results.json`` and, if there is a figure, ``out/figures/``;
     nothing else: the accuracy table resumes from a file next to the runner's cache. Returns
     the paths and results.
 
-    ``results`` renders results computed elsewhere instead of running the experiments."""
+    ``results`` renders results computed elsewhere instead of running the experiments.
+    ``robust`` (default: at every size but quick) adds each experiment's robustness table
+    (:func:`actlab.claims.framework.robustness`), computed at quick size."""
     chosen = list(names) if names is not None else E.names()
     configs = {n: E.make_config(n, size) for n in chosen}  # validate everything before any work
     writable_dir(out, "report")  # and the folder: not a traceback after all the computing
@@ -213,6 +216,9 @@ def build(
     try:
         if results is None:
             results = [E.run(n, size, runner=runner, config=configs[n]) for n in chosen]
+        if robust if robust is not None else size != "quick":
+            for r in results:
+                r.robustness = E.robustness(r.experiment, "quick", runner=runner, base=r)
     except BaseException:
         if own:
             runner.close()
@@ -275,6 +281,9 @@ def _claim(r: E.Result) -> dict:
         "computed": r.cells.get("computed", 0), "cached": r.cells.get("cached", 0), "seconds": f"{r.seconds:.1f}",
         "figures": [_figure(f) for f in r.outcome.figures],
         "numbers": _table([{"quantity": k, "value": v} for k, v in flatten(r.outcome.numbers)]),
+        "robustness": _table([{"setting": x["setting"], "value": _fmt(x["value"]) if x["value"] != "" else "",
+                               "verdict (quick size)": x["verdict"], "holds": "yes" if x["same"] else "no: depends"}
+                              for x in r.robustness]),
         "verdict": r.verdict.verdict, "verdict_class": VERDICT_CLASS[r.verdict.verdict],
         "key": r.verdict.key, "reasoning": r.verdict.reasoning,
     }

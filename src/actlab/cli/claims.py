@@ -60,6 +60,8 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, default=None, help="number of seeds (0 .. N-1)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
     p.add_argument("--out", default=None, help="write NAME.json and the figures (PNG) into this directory")
+    p.add_argument("--robust", action="store_true",
+                   help="also run it at quick size with each neighbouring setting and say whether the verdict holds")
     define_option(p)
     p.set_defaults(func=_run)
 
@@ -70,6 +72,8 @@ def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="run every experiment and write the claims report (HTML + Markdown)")
     _sizes(p)
     p.add_argument("--out", default="report", help="output directory (default: report/)")
+    p.add_argument("--robust", action=argparse.BooleanOptionalAction, default=None,
+                   help="each verdict at neighbouring settings, at quick size (default: on, off with --quick)")
     define_option(p)
     p.set_defaults(func=_report)
 
@@ -146,8 +150,15 @@ def _run(a: argparse.Namespace) -> int:
         writable_dir(a.out, "--out")  # so is where the results go
     with _runner(a) as runner:
         res = claims.run(a.name, a.size, runner=runner, config=cfg)
+        if a.robust:
+            res.robustness = claims.robustness(a.name, "quick", runner=runner, base=res)
     print(f"{a.name}: {res.verdict.verdict}\n  key: {res.verdict.key}\n  {res.verdict.reasoning}")
     print(f"  ({res.cells['computed']} cells computed, {res.cells['cached']} from the cache, {res.seconds:.1f} s)")
+    if a.robust:
+        print("  robustness (quick size):" if res.robustness else "  robustness: no neighbouring settings declared")
+        for x in res.robustness:
+            print(f"    {x['setting']:>12s} {str(x['value']):<22s} {x['verdict']:24s} "
+                  f"{'holds' if x['same'] else 'differs: depends on it'}")
     if a.out:
         paths = res.save(a.out)
         print(f"  wrote {paths[0]} and {len(paths) - 1} figure(s)")
@@ -161,7 +172,7 @@ def _verdicts(a: argparse.Namespace) -> int:
 
 def _report(a: argparse.Namespace) -> int:
     with _runner(a) as runner:
-        res = report.build(a.out, a.size, runner=runner)
+        res = report.build(a.out, a.size, runner=runner, robust=a.robust)
         total = dict(runner.stats)
     for r in res["results"]:
         print(f"{r.experiment:24s} {r.verdict.verdict:24s} {r.verdict.key}")

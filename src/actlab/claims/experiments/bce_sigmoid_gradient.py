@@ -34,6 +34,8 @@ class Config:
     steps: int = 300
     lr: float = 0.5
     init_scale: float = 6.0  # |w| at the start, pointing the wrong way: saturated and wrong
+    #: the settings next door, where the verdict must hold too (framework.robustness)
+    NEIGHBOURS: ClassVar[dict] = {"lr": (0.2, 1.0), "init_scale": (4.0, 8.0)}
     QUICK: ClassVar[dict] = {"seeds": 3, "points": 5, "steps": 150}
     FULL: ClassVar[dict] = {"seeds": 30, "points": 50, "steps": 600}
 

@@ -67,6 +67,8 @@ class Config:
     bias_stds: tuple[float, ...] = setting((0.0, 0.5), low=0)
     mnist_examples: int = 1000
     mnist_width: int = 128
+    #: the settings next door, where the verdict must hold too (framework.robustness)
+    NEIGHBOURS: ClassVar[dict] = {"d_in": (1, 4)}
     QUICK: ClassVar[dict] = {"seeds": 2, "widths": (2, 3, 4, 8), "max_depth": 30, "nets": 300, "inputs": 32,
                              "bias_stds": (0.0,), "mnist_examples": 300}
     FULL: ClassVar[dict] = {"seeds": 5, "widths": (2, 3, 4, 5, 6, 8, 10, 12, 16), "max_depth": 200,

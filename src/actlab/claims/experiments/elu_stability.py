@@ -42,6 +42,8 @@ class Config:
     train: int = 5000
     steps: int = 400
     batch: int = 64
+    #: the settings next door, where the verdict must hold too (framework.robustness)
+    NEIGHBOURS: ClassVar[dict] = {"arch": ("784-32-32-10", "784-128-128-10")}
     QUICK: ClassVar[dict] = {"seeds": 3, "lrs": (0.1, 1.0), "steps": 150, "train": 2000}
     FULL: ClassVar[dict] = {"seeds": 10, "lrs": (0.01, 0.03, 0.1, 0.3, 1.0, 3.0), "steps": 2000, "train": 20000}
 

@@ -33,6 +33,8 @@ class Config:
     momentum: float = setting(0.9, low=0, high=1, high_open=True)
     depths: tuple[int, ...] = (2, 3, 5, 10)
     datasets: tuple[str, ...] = setting(("xor", "circle"), choices=classification_sets)
+    #: the settings next door, where the verdict must hold too (framework.robustness)
+    NEIGHBOURS: ClassVar[dict] = {"width": (8, 32), "lr": (0.02, 0.1)}
     QUICK: ClassVar[dict] = {"seeds": 2, "epochs": 30, "examples": 200, "depths": (2, 5)}
     FULL: ClassVar[dict] = {"seeds": 20, "epochs": 100, "depths": (2, 3, 5, 10, 20)}
 

@@ -71,6 +71,8 @@ class Config:
     steps: int = 150
     warmup: int = setting(10, low=0)
     clock: str = "cpu"
+    #: the settings next door, where the verdict must hold too (framework.robustness)
+    NEIGHBOURS: ClassVar[dict] = {"batch_size": (64, 256)}
     QUICK: ClassVar[dict] = {"seeds": 2, "activations": ("relu", "tanh", "sigmoid"), "n": 10**6, "repeat": 3,
                              "steps": 30, "warmup": 5}
 

@@ -57,6 +57,8 @@ class Config:
     max_steps: int = 2000
     checkpoints: int = 40
     init: str = "family"
+    #: the settings next door, where the verdict must hold too (framework.robustness)
+    NEIGHBOURS: ClassVar[dict] = {"width": (32, 128)}
     QUICK: ClassVar[dict] = {"seeds": 3, "depths": (1, 4), "lrs": (0.1, 0.3, 1.0), "targets": (0.25, 0.1),
                              "train": 2000, "eval_examples": 500, "max_steps": 300, "checkpoints": 25}
     FULL: ClassVar[dict] = {"seeds": 8, "activations": ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu"),

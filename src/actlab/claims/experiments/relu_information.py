@@ -41,6 +41,8 @@ class Config:
     inputs: int = 400
     bias_std: float = setting(0.1, low=0)
     tol: float = setting(1e-8, low=0, low_open=True)
+    #: the settings next door, where the verdict must hold too (framework.robustness)
+    NEIGHBOURS: ClassVar[dict] = {"dim": (10, 40), "bias_std": (0.0, 0.5)}
     QUICK: ClassVar[dict] = {"seeds": 2, "inputs": 200, "ratios": (1.0, 2.0, 4.0)}
     FULL: ClassVar[dict] = {"seeds": 10, "dim": 50, "inputs": 1000, "ratios": (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0)}
 

@@ -57,6 +57,8 @@ class Config:
     lr: float = 0.1
     blank_frac: float = setting(0.05, low=0, high=1, high_open=True)
     acc_tol: float = setting(0.005, low=0)  # |difference in test accuracy| counted as indistinguishable
+    #: the settings next door, where the verdict must hold too (framework.robustness)
+    NEIGHBOURS: ClassVar[dict] = {"lr": (0.05, 0.2), "width": (64, 256)}
     QUICK: ClassVar[dict] = {"seeds": 1, "width": 64, "depth": 2, "train_examples": 2000, "test_examples": 500,
                              "steps": 80}
     FULL: ClassVar[dict] = {"seeds": 5, "steps": 2500, "train_examples": 30000, "test_examples": 10000}

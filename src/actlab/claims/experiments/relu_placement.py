@@ -49,6 +49,8 @@ class Config:
     test: int = 2000
     steps: int = 600
     batch: int = 64
+    #: the settings next door, where the verdict must hold too (framework.robustness)
+    NEIGHBOURS: ClassVar[dict] = {"width": (32, 128)}
     QUICK: ClassVar[dict] = {"seeds": 3, "lrs": (0.1, 1.0), "train": 2000, "steps": 200, "test": 1000, "val": 500}
     FULL: ClassVar[dict] = {"seeds": 10, "lrs": (0.03, 0.1, 0.3, 1.0, 3.0), "train": 20000, "steps": 3000,
                             "test": 10000}

@@ -49,6 +49,8 @@ class Config:
     growth_width: int = 128
     growth_gains: tuple[float, ...] = (1.0, 1.5)  # multiples of the catalogue He gain
     growth_examples: int = 256
+    #: the settings next door, where the verdict must hold too (framework.robustness)
+    NEIGHBOURS: ClassVar[dict] = {"width": (64, 256), "lr": (0.02, 0.1)}
     QUICK: ClassVar[dict] = {"seeds": 2, "steps": 100, "eval_examples": 500, "growth_depth": 12,
                              "activations": ("relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh"),
                              "growth_activations": ("relu", "gelu", "tanh")}

@@ -56,6 +56,8 @@ class Config:
     hist_examples: int = 1000
     hist_layers: int = 5
     hist_bins: int = 30
+    #: the settings next door, where the verdict must hold too (framework.robustness)
+    NEIGHBOURS: ClassVar[dict] = {"width": (50, 200)}
     QUICK: ClassVar[dict] = {"seeds": 2, "batch": 32, "depths": (2, 10, 50), "train_depth": 10, "train_steps": 30,
                              "activations": ("sigmoid", "tanh", "relu")}
     FULL: ClassVar[dict] = {"seeds": 8, "batch": 256, "train_steps": 400, "depths": (2, 5, 10, 20, 30, 50, 100)}
