@@ -157,12 +157,12 @@ def test_zero_centring_sign_structure_and_verdict():
     # sigmoid and ReLU hidden outputs are >= 0 everywhere, tanh's are mixed
     assert n["hidden_outputs_nonneg_frac"]["sigmoid"]["mean"] == 1.0 == n["hidden_outputs_nonneg_frac"]["relu"]["mean"]
     assert 0.2 < n["hidden_outputs_nonneg_frac"]["tanh"]["mean"] < 0.8
-    assert n["zigzag_same_sign_updates"]["positive"]["mean"] == 1.0
+    assert n["toy"]["same_sign_updates"]["positive"]["mean"] == 1.0
     assert n["formula_check"]["correct_rel_err"] < 1e-6 < 0.1 < n["formula_check"]["tutorial_rel_err"]
     assert all(v == 1.0 for v in n["surface_sign_agrees_with_x1x2"].values())
     rule = E.get("zero_centring").verdict
     assert rule(n).verdict in (E.CONFIRMED, E.CAVEATS)
-    n["same_sign_per_example"]["tanh"]["mean"] = 1.0  # tanh would not help: the claim would fall
+    n["one_sign"]["per_example"]["tanh"]["mean"] = 1.0  # tanh would not help: the claim would fall
     assert rule(n).verdict == E.REFUTED
 
 
