@@ -22,14 +22,14 @@ from actlab.claims.calibrations import he_init as H
 from actlab.claims.calibrations import published_constants as C
 from actlab.claims.calibrations import selu_fixed_point as S
 
-from .test_experiments import quick_results
+from .test_experiments import quick_result
 
 # The quick results are computed once per process (shared with test_experiments).
 pytestmark = pytest.mark.xdist_group("experiments")
 
 
 def numbers(name: str) -> dict:
-    return copy.deepcopy(quick_results()[name].outcome.numbers)
+    return copy.deepcopy(quick_result(name).outcome.numbers)
 
 
 #: published results that this small-scale analogue does not reproduce (the report says why)
@@ -38,7 +38,7 @@ NOT_REPRODUCED_HERE = {"krizhevsky_race"}
 
 def test_every_calibration_but_the_known_misses_is_reproduced_at_quick_size():
     for name in E.names("calibration"):
-        v = quick_results()[name].verdict
+        v = quick_result(name).verdict
         assert v.verdict == (E.NOT_REPRODUCED if name in NOT_REPRODUCED_HERE else E.REPRODUCED), (name, v.reasoning)
 
 

@@ -14,7 +14,7 @@ from actlab import nn
 from actlab.claims.experiments import output_activation as O
 from actlab.claims.runner import Runner
 
-pytestmark = pytest.mark.xdist_group("experiments")
+pytestmark = pytest.mark.xdist_group(__name__)  # its module fixtures computed once, on one worker
 
 TINY = {"seeds": 3, "regression_examples": 64, "regression_epochs": 5, "regression_width": 4, "binary_examples": 80,
         "binary_epochs": 3, "binary_width": 4, "binary_sets": "moons", "mnist_train": 300, "mnist_test": 200,

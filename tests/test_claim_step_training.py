@@ -13,7 +13,7 @@ from actlab import nn
 from actlab.claims.experiments import step_training as S
 from actlab.claims.runner import Runner
 
-pytestmark = pytest.mark.xdist_group("experiments")
+pytestmark = pytest.mark.xdist_group(__name__)  # its module fixtures computed once, on one worker
 
 TINY = {"seeds": 2, "examples": 60, "epochs": 4, "width": 6, "datasets": "circle,xor", "lr_factors": "2",
         "width_factors": "2"}

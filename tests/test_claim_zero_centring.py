@@ -16,7 +16,7 @@ from actlab.claims.experiments import zero_centring as Z
 from actlab.claims.runner import Runner
 
 # The experiment runs once per module (a tiny size); keep these tests on one xdist worker.
-pytestmark = pytest.mark.xdist_group("experiments")
+pytestmark = pytest.mark.xdist_group(__name__)  # its module fixtures computed once, on one worker
 
 TINY = {"seeds": 2, "tune_seeds": 1, "train": 600, "eval_examples": 300, "lrs": (1.0, 4.0, 16.0),
         "error_targets": (0.3,), "loss_targets": (1.0,), "max_steps": 150, "checkpoints": 12,

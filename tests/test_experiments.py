@@ -18,10 +18,20 @@ pytestmark = pytest.mark.xdist_group("experiments")
 
 
 @functools.cache
+def _runner() -> Runner:
+    # one in-memory cache: experiments that share cells (claim 4 and its calibration) compute them once
+    return Runner(None, executor=SerialExecutor(), progress=False)
+
+
+@functools.cache
+def quick_result(name: str):
+    """One experiment at quick size, computed once per test process, when first asked for."""
+    return E.run(name, "quick", runner=_runner())
+
+
 def quick_results() -> dict:
-    """All experiments at quick size, computed once per test process (in-memory cache)."""
-    runner = Runner(None, executor=SerialExecutor(), progress=False)
-    return {n: E.run(n, "quick", runner=runner) for n in E.names()}
+    """Every experiment at quick size (see :func:`quick_result`)."""
+    return {n: quick_result(n) for n in E.names()}
 
 
 # ---------------------------------------------------------------- configuration / validation
@@ -71,7 +81,7 @@ def test_every_experiment_has_sizes_and_metadata():
 
 @pytest.mark.parametrize("name", E.names())
 def test_quick_run_is_complete_and_serialises(name):
-    r = quick_results()[name]
+    r = quick_result(name)
     assert r.verdict.verdict in E.VERDICTS and r.verdict.reasoning and r.verdict.key
     assert r.outcome.figures and all(f.png[:8] == b"\x89PNG\r\n\x1a\n" for f in r.outcome.figures)
     back = E.Result.from_dict(json.loads(json.dumps(r.to_dict())))

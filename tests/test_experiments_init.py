@@ -20,7 +20,7 @@ from actlab.claims.experiments import vanishing_gradients as V
 from actlab.claims.runner import Runner
 
 # The quick results are computed once per process: keep these tests on one xdist worker.
-pytestmark = pytest.mark.xdist_group("experiments")
+pytestmark = pytest.mark.xdist_group(__name__)  # its module fixtures computed once, on one worker
 
 TINY = {
     "vanishing_gradients": {"seeds": 2, "activations": "sigmoid,relu", "depths": "2,12", "width": 32, "batch": 16,

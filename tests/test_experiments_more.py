@@ -13,7 +13,7 @@ from scipy import stats
 from actlab import claims as E
 from actlab.claims.runner import Runner
 
-pytestmark = pytest.mark.xdist_group("experiments")
+pytestmark = pytest.mark.xdist_group(__name__)  # its module fixtures computed once, on one worker
 
 TINY = {
     "relu_information": {"seeds": 2, "dim": 10, "inputs": 150, "ratios": "1,2,4"},

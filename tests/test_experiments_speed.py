@@ -17,7 +17,7 @@ from actlab.claims.runner import Runner, SerialExecutor
 from actlab.errors import ActlabError
 
 # The quick results are computed once per process: keep these tests on one xdist worker.
-pytestmark = pytest.mark.xdist_group("experiments")
+pytestmark = pytest.mark.xdist_group(__name__)  # its module fixtures computed once, on one worker
 
 TINY_RACE = {"depths": "1,2", "width": "16", "activations": "relu,tanh,sigmoid", "lrs": "0.3,1.0", "fixed_lr": "0.3",
              "targets": "0.6,0.35", "train": "600", "eval_examples": "300", "max_steps": "60", "checkpoints": "12",

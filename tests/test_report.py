@@ -31,7 +31,7 @@ def test_report_contains_every_claim(tmp_path):
         assert f"id='claim-{name}'" in html and exp.korean[:20] in md
         assert r.verdict.verdict in html and r.verdict.key[:30] in md.replace("\\|", "|")
         for f in r.outcome.figures:
-            assert (tmp_path / "figures" / f"{f.name}.png").read_bytes() == f.png
+            assert (tmp_path / "figures" / f"{name}_{f.name}.png").read_bytes() == f.png
             assert base64.b64encode(f.png).decode() in html  # embedded, not linked
     # self-contained: no external asset (scripts, stylesheets, images) is loaded
     assert not re.search(r"""(src|href)\s*=\s*['"](https?:)?//""", html)

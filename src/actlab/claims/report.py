@@ -247,9 +247,11 @@ def build(
 
 # ----------------------------------------------------------------------------- rendering
 
-def _figure(f: E.Figure) -> dict:
-    """A figure for the templates; the page embeds ``png`` (base64), the Markdown links the file."""
-    return {"name": f.name, "caption": f.caption, "png": base64.b64encode(f.png).decode()}
+def _figure(f: E.Figure, owner: str = "") -> dict:
+    """A figure for the templates; the page embeds ``png`` (base64), the Markdown links the
+    file, named after its experiment (two experiments may both have a figure "ratios")."""
+    return {"name": f.name, "file": f"{owner}_{f.name}" if owner else f.name, "caption": f.caption,
+            "png": base64.b64encode(f.png).decode()}
 
 
 def _table(rows: list[dict]) -> dict:
@@ -279,7 +281,7 @@ def _claim(r: E.Result) -> dict:
         "settings": r.outcome.settings,
         "command": f"actlab run {exp.name}{'' if r.size == 'default' else ' --' + r.size}",
         "computed": r.cells.get("computed", 0), "cached": r.cells.get("cached", 0), "seconds": f"{r.seconds:.1f}",
-        "figures": [_figure(f) for f in r.outcome.figures],
+        "figures": [_figure(f, r.experiment) for f in r.outcome.figures],
         "numbers": _table([{"quantity": k, "value": v} for k, v in flatten(r.outcome.numbers)]),
         "robustness": _table([{"setting": x["setting"], "value": _fmt(x["value"]) if x["value"] != "" else "",
                                "verdict (quick size)": x["verdict"], "holds": "yes" if x["same"] else "no: depends"}
@@ -310,11 +312,12 @@ def render_html(results: list[E.Result], cat: dict, env: dict, command: str) -> 
 def render_markdown(results: list[E.Result], cat: dict, env: dict, command: str, fig_dir: Path) -> str:
     """The report in Markdown; figures are written to ``fig_dir`` (created only if there
     is a figure) and linked relatively."""
-    figures = [f for r in results for f in r.outcome.figures] + list(cat["figures"])
+    figures = [(f"{r.experiment}_{f.name}", f) for r in results for f in r.outcome.figures]
+    figures += [(f.name, f) for f in cat["figures"]]
     if figures:
         fig_dir.mkdir(parents=True, exist_ok=True)
-    for f in figures:
-        write_atomic(fig_dir / f"{f.name}.png", f.png)
+    for file, f in figures:
+        write_atomic(fig_dir / f"{file}.png", f.png)
     context = _context(results, cat, env, command) | {"fig_dir": fig_dir.name}
     return _TEMPLATES.get_template("report.md.j2").render(context)
 
