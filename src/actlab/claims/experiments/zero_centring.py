@@ -66,6 +66,7 @@ import numpy as np
 
 from ..figures import COLORS, bootstrap_ci, ci, fmt_ci, new_figure, png, seeds_of
 from ..framework import CAVEATS, CONFIRMED, REFUTED, Outcome, Verdict, register, setting
+from .relu_convergence import checkpoint_steps, steps_to  # the same checkpoints and crossing rule as claim 4
 
 ACTS = ("sigmoid", "tanh", "relu")
 LOSSES = ("bce", "se")
@@ -253,38 +254,6 @@ def _mechanism(c: dict) -> dict:
 
 
 # ------------------------------------------------------------------ the race
-
-def checkpoint_steps(max_steps: int, points: int) -> list[int]:
-    """Step 0 and ``points`` log-spaced steps up to ``max_steps`` (duplicates merged).
-
-    >>> checkpoint_steps(100, 5)
-    [0, 1, 3, 10, 32, 100]
-    """
-    return [0, *np.unique(np.round(np.geomspace(1, max_steps, points)).astype(int)).tolist()]
-
-
-def steps_to(steps, values, target: float) -> float:
-    """The first step at which ``values`` reach ``target`` (<=), interpolated linearly in
-    log(step) between the two checkpoints around the crossing; inf if never.
-
-    >>> round(steps_to([10, 100], [0.5, 0.1], 0.3), 2)
-    31.62
-    >>> steps_to([10, 100], [0.5, 0.4], 0.3)
-    inf
-    """
-    s, v = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
-    hit = np.flatnonzero(v <= target)
-    if hit.size == 0:
-        return math.inf
-    i = int(hit[0])
-    if i == 0:
-        return float(s[0])
-    s0, s1, v0, v1 = s[i - 1], s[i], v[i - 1], v[i]
-    t = (v0 - target) / (v0 - v1)
-    if s0 <= 0:
-        return float(s0 + t * (s1 - s0))
-    return float(math.exp(math.log(s0) + t * (math.log(s1) - math.log(s0))))
-
 
 def target_keys(cfg_or_cell) -> list[str]:
     """``"error<=0.1"``, ``"loss<=0.2"``: the targets, hardest error target first."""
