@@ -218,6 +218,7 @@ def test_a_typed_formula_is_checked_drawn_measured_and_linked(server, browser, t
     pg.wait("document.getElementById('act-acc-table').textContent.includes('as typed')")
     text = pg.js("document.getElementById('act-acc-table').textContent")
     assert "float64" in text and "log(1 + exp(x))" in text
+    assert pg.js("document.getElementById('act-acc-title').textContent") == "The formula as typed vs actlab (float64)"
     assert pg.js("[...document.querySelectorAll('#act-acc-table td.bad')].length") >= 1  # inf where exact is finite
     pg.wait("document.getElementById('act-props').textContent.includes('the formula as typed')")
     assert "stable = softplus(x, beta=1)" in pg.js("document.getElementById('act-props').textContent")  # its docstring

@@ -300,6 +300,7 @@ async function accuracy() {
   try {
     a = await getJSON("/api/accuracy", { spec: specOf(c), lo: st.lo, hi: st.hi, n: 121 });
   } catch (err) { tableEl.textContent = err.message; return; }
+  $("act-acc-title").textContent = a.typed ? "The formula as typed vs actlab (float64)" : "Naive formula vs actlab (float32)";
   if (!a.naive) {
     Plotly.purge(plotEl);
     tableEl.textContent = `The tutorials wrote no naive version of ${a.spec}.`;
