@@ -98,3 +98,33 @@ def test_results_must_be_jsonable():
     assert json.loads(json.dumps(R.to_jsonable({"a": np.float32(0.5), "b": (1, np.nan)})))["a"] == 0.5
     with pytest.raises(ActlabError, match="JSON-able"):
         R.to_jsonable({"a": object()})
+
+
+def _version_with(monkeypatch, fn, edited: str) -> str:
+    """fn's code version after appending a comment to the package module at path *edited*."""
+    real = R._package_sources()
+    doctored = tuple((rel, path, data + b"\n# edited\n" if rel == edited else data) for rel, path, data in real)
+    monkeypatch.setattr(R, "_package_sources", lambda: doctored)
+    R._source_hash.cache_clear()
+    try:
+        return R.code_version(fn)
+    finally:
+        monkeypatch.setattr(R, "_package_sources", lambda: real)
+        R._source_hash.cache_clear()
+
+
+def test_code_version_follows_the_claim_modules_a_cell_imports(monkeypatch):
+    from actlab.claims.experiments import dying_relu, relu_convergence, zero_centring
+
+    R._source_hash.cache_clear()
+    zc, dr = R.code_version(zero_centring.cell), R.code_version(dying_relu.cell)
+    # zero_centring imports claim 4's crossing rule: editing claim 4 recomputes it
+    assert _version_with(monkeypatch, zero_centring.cell, "claims/experiments/relu_convergence.py") != zc
+    claim4 = R.code_version(relu_convergence.cell)
+    assert _version_with(monkeypatch, relu_convergence.cell, "claims/experiments/relu_convergence.py") != claim4
+    # ... but not dying_relu, and a calibration's edit recomputes no claim that does not import it
+    assert _version_with(monkeypatch, dying_relu.cell, "claims/experiments/relu_convergence.py") == dr
+    assert _version_with(monkeypatch, dying_relu.cell, "claims/calibrations/glorot_bengio.py") == dr
+    assert _version_with(monkeypatch, zero_centring.cell, "claims/calibrations/krizhevsky_race.py") == zc
+    # the engine is shared by every cell
+    assert _version_with(monkeypatch, dying_relu.cell, "nn/model.py") != dr

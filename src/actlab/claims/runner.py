@@ -9,9 +9,11 @@ an interrupt (Ctrl-C, a crash, a killed machine), computes only what is missing.
 
 The cache key of a cell is the SHA-256 of its function's name, its settings and the
 *code version*: a hash of the source of the actlab modules a result can depend on (the
-catalogue, the engine, the data loaders, the shared experiment helpers) and of the
-module that defines the cell function. Editing an experiment recomputes only that
-experiment; editing the engine recomputes everything; editing the report does not.
+catalogue, the engine, the data loaders, the shared experiment helpers), of the module
+that defines the cell function and of the claim modules it imports (zero_centring takes
+claim 4's crossing rule). Editing an experiment or a calibration recomputes only the
+cells that run its code; editing the engine recomputes everything; editing the report
+does not.
 
 The executor is pluggable: anything with the :class:`concurrent.futures.Executor`
 interface (``submit`` returning futures). :class:`SerialExecutor` runs cells in this
@@ -44,6 +46,7 @@ themselves when their parent dies, even by ``kill -9`` (a thread watches the par
 
 from __future__ import annotations
 
+import ast
 import concurrent.futures as cf
 import contextlib
 import functools
@@ -101,16 +104,55 @@ def _package_sources() -> tuple[tuple[str, str, bytes], ...]:
     return tuple((p.relative_to(pkg).as_posix(), str(p), p.read_bytes()) for p in sorted(pkg.rglob("*.py")))
 
 
+#: Folders of claim modules: of these, only the cell's own module and the claim modules it
+#: imports count in its code version, so that editing one claim recomputes that claim alone.
+_CLAIM_MODULES = ("claims/experiments/", "claims/calibrations/")
+
+
+def _imported_claim_modules(module_file: str, sources: dict[str, tuple[str, bytes]]) -> set[str]:
+    """Absolute paths of the claim modules *module_file* imports, directly or through
+    another claim module (``from .relu_convergence import steps_to``, ``from
+    ..experiments import relu_convergence``): their source is part of its results."""
+    def dotted(rel: str) -> str:
+        return "actlab." + rel.removesuffix(".py").replace("/", ".")
+
+    by_dotted = {dotted(rel): path for rel, (path, _) in sources.items() if rel.startswith(_CLAIM_MODULES)}
+    found: set[str] = set()
+    todo = [module_file]
+    while todo:
+        path = todo.pop()
+        if path in found:
+            continue
+        found.add(path)
+        rel = next((r for r, (p, _) in sources.items() if p == path), None)
+        if rel is None:
+            continue
+        package = dotted(rel).rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(sources[rel][1])):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            for candidate in [base] + [f"{base}.{alias.name}" for alias in node.names]:
+                if candidate in by_dotted:
+                    todo.append(by_dotted[candidate])
+    return found
+
+
 @functools.cache
 def _source_hash(module_file: str) -> str:
     pkg = str(Path(__file__).resolve().parents[1])
+    sources = {rel: (path, data) for rel, path, data in _package_sources()}
+    own = _imported_claim_modules(module_file, sources) if module_file else set()
     h = hashlib.sha256()
     files = []
     for rel, path, data in _package_sources():
         if rel.startswith(_NOT_IN_VERSION) and path != module_file:
             continue
-        # of the claims, only the cell's own module counts
-        if rel.startswith("claims/experiments/") and not rel.endswith("/__init__.py") and path != module_file:
+        # of the claims and calibrations, only the cell's own module and those it imports count
+        if rel.startswith(_CLAIM_MODULES) and not rel.endswith("/__init__.py") and path not in own:
             continue
         files.append((rel, data))
     h.update(THREADING.encode())
