@@ -150,11 +150,24 @@ def cell(c: dict) -> dict:
     return {str(d): _profile(c["act"], c["init"], d, c["width"], X, y, c["seed"]) for d in c["depths"]}
 
 
+#: log10 of the smallest positive float64 (subnormal): a gradient norm that underflowed to 0
+#: was below it, so log10(0 / b) is bounded above by this minus log10(b)
+LOG10_TINY = math.log10(math.ulp(0.0))
+
+
 def _log_ratio(norms: list[float]) -> float:
+    """log10(||delta_1|| / ||delta_L||); where ||delta_1|| underflowed to 0 in float64 (sigmoid
+    at depth 50 and more), the upper bound log10(5e-324 / ||delta_L||) instead of -inf: the
+    ratio is at most that, and the means and intervals over seeds stay finite (the runs are
+    counted as ``underflowed``).
+
+    >>> _log_ratio([1e-3, 10.0]), round(_log_ratio([0.0, 10.0]), 2)
+    (-4.0, -324.31)
+    """
     a, b = norms[0], norms[-1]
     if not (math.isfinite(a) and math.isfinite(b)) or b == 0:
         return math.inf if a != 0 else math.nan
-    return math.log10(a / b) if a > 0 else -math.inf
+    return math.log10(a / b) if a > 0 else LOG10_TINY - math.log10(b)
 
 
 def classify(log10_ratio: float) -> str:
@@ -207,8 +220,9 @@ def run(cfg: Config, runner) -> Outcome:
                      log10_ratio=_log_ratio(p["grad_pre"]), grad_pre=p["grad_pre"], grad_W=p["grad_W"])
                 for c, r in zip(cells, res) for d, p in r.items()]
     groups = by(raw_rows, "act", "init", "depth")
-    ratio = {a: {i: {str(d): ci([r["log10_ratio"] for r in groups[(a, i, d)]]) for d in depths} for i in inits}
-             for a in acts}
+    ratio = {a: {i: {str(d): ci([r["log10_ratio"] for r in groups[(a, i, d)]])
+                            | {"underflowed": sum(r["grad_pre"][0] == 0 for r in groups[(a, i, d)])}
+                     for d in depths} for i in inits} for a in acts}
     klass = {a: {i: classify(ratio[a][i][str(L)]["mean"]) for i in inits} for a in acts}
     with np.errstate(divide="ignore"):
         per_layer = {a: {i: np.log10(np.array([r["grad_pre"] for r in groups[(a, i, L)]])).mean(0).tolist()
@@ -394,7 +408,10 @@ def verdict(numbers) -> Verdict:
     k = {a: {i: classify(r[a][i][str(L)]["mean"]) for i in inits} for a in numbers["activations"]}
 
     def rr(a, i):
-        return _fmt_ratio(r[a][i][str(L)]["mean"])
+        x = r[a][i][str(L)]
+        # an underflowed run enters the mean with its upper bound: the mean is a bound too
+        return (f"<= {_fmt_ratio(x['mean'])} ({x['underflowed']}/{x['n']} runs underflowed to 0 in float64)"
+                if x.get("underflowed") else _fmt_ratio(x["mean"]))
 
     p = parts(numbers)
     others = {a: [_label(i) for i in inits if k[a][i] == "kept"] for a in numbers["activations"]
