@@ -51,6 +51,12 @@ def test_flatten_formats_intervals():
     assert rows == {"a / b": "0.5", "a / c": "1 [0.5, 1.5] (n=3)"}
 
 
+def test_flatten_shows_an_undefined_estimate():
+    # sigmoid_decline's share where sigmoid is not slower than ReLU at some seed: no gap to share
+    share = {"mean": None, "lo": None, "hi": None, "n": 8, "defined": False, "not_slower": 2}
+    assert dict(report.flatten({"share": share})) == {"share": "undefined (n=8)"}
+
+
 # ---------------------------------------------------------------- escaping and the output folder
 
 HOSTILE = "<script>alert(1)</script> \"quoted\" & 'single'"

@@ -73,6 +73,8 @@ def _fmt(v: Any) -> str:
             return str(v)
         return f"{v:.4g}"
     if isinstance(v, dict) and {"mean", "lo", "hi", "n"} <= set(v):
+        if any(v[k] is None for k in ("mean", "lo", "hi")):  # an estimate with nothing to estimate (a share of no gap)
+            return f"undefined (n={v['n']})"
         return fmt_ci(v, 4)
     if isinstance(v, list):
         s = ", ".join(_fmt(x) for x in v[:8])
