@@ -261,6 +261,16 @@ def test_relu_kink_verdict_follows_numbers():
         m[variant]["compare"]["1"]["max_abs_acc_diff"] = 0.05
         v = rule(m)
         assert v.verdict == E.CAVEATS and f"It depends on {variant}" in v.reasoning
+    # "almost never" is a rate: one exact zero that parts the runs without changing the accuracy still confirms,
+    # zeros above the rate do not
+    m = copy.deepcopy(quick("relu_kink").outcome.numbers)
+    total = m["mnist"]["pre_entries"] * len(m["mnist"]["zero_pre_total"])
+    m["mnist"]["zero_pre_total"][0] = 1
+    m["mnist"]["compare"]["1"]["bitwise_equal"] = False
+    assert rule(m).verdict == E.CONFIRMED
+    m["mnist"]["zero_pre_total"][0] = int(total * m["rare"]) + 1
+    v = rule(m)
+    assert v.verdict == E.CAVEATS and "not rare" in v.reasoning
 
 
 def test_relu_kink_float16_variant_counts_the_zeros_of_the_rounded_input():

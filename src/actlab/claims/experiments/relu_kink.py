@@ -6,6 +6,14 @@ relu'(0) = 0. If no pre-activation is ever exactly 0.0, the choice is never read
 training with relu'(0) = 0, 0.5 or 1 must give *bit-identical* weights; if some are, the
 runs may part ways after the first such step.
 
+The rule: REFUTED when relu'(0) changes the test accuracy of the plain runs by more than
+``acc_tol``; CAVEATS when it does so in a variant (float16, BatchNorm, blank rows) or when
+exact zeros are not rare (more than ``rare`` = 1e-6 of the plain runs' pre-activations);
+CONFIRMED otherwise. "Almost never" is read as a rate: the first version asked for
+bit-identical runs, which a long enough run breaks with a single exact zero (the full size
+met one in 3e8 values, with no change in accuracy), so its verdict followed the run's
+length, not the claim.
+
 Each cell trains the same MLP (same seed, same initial weights, same batches) three times
 with ``nn.Activation(derivative_at_zero=0 | 0.5 | 1)``, float32, plain SGD on an MNIST
 training subset, while :class:`actlab.nn.Recorder` counts the pre-activations that are
@@ -57,6 +65,8 @@ class Config:
     lr: float = 0.1
     blank_frac: float = setting(0.05, low=0, high=1, high_open=True)
     acc_tol: float = setting(0.005, low=0)  # |difference in test accuracy| counted as indistinguishable
+    # "almost never": at most this fraction of the plain runs' pre-activations exactly 0.0
+    rare: float = setting(1e-6, low=0, high=1)
     #: the settings next door, where the verdict must hold too (framework.robustness)
     NEIGHBOURS: ClassVar[dict] = {"lr": (0.05, 0.2), "width": (64, 256)}
     QUICK: ClassVar[dict] = {"seeds": 1, "width": 64, "depth": 2, "train_examples": 2000, "test_examples": 500,
@@ -159,7 +169,7 @@ def run(cfg: Config, runner) -> Outcome:
                                            "lr", "blank_frac")}
     cells = [dict(common, variant=v, seed=s) for v in VARIANTS for s in seeds]
     res = runner.map(cell, cells, desc="relu'(0)")
-    numbers: dict = {"steps": cfg.steps, "acc_tol": cfg.acc_tol, "blank_frac": cfg.blank_frac}
+    numbers: dict = {"steps": cfg.steps, "acc_tol": cfg.acc_tol, "rare": cfg.rare, "blank_frac": cfg.blank_frac}
     for v in VARIANTS:
         rows = [r for c, r in zip(cells, res) if c["variant"] == v]
         zeros = [int(sum(r["zeros_per_step"])) for r in rows]
@@ -276,8 +286,16 @@ def verdict(numbers) -> Verdict:
     if sensitive:
         return Verdict(CAVEATS, f"It depends on {' and '.join(sensitive)}: there relu'(0) changed the test accuracy "
                        f"by more than {tol}. " + text, key)
-    if not bit_m or acc_b > tol:
-        return Verdict(CAVEATS, text, key)
+    if acc_b > tol:
+        return Verdict(CAVEATS, f"It depends on the data: with blank input rows and zero biases relu'(0) changed the "
+                       f"test accuracy by more than {tol}. " + text, key)
+    # "almost never" is a rate, not "never": a long enough run meets an exact zero (1 in 3e8 values at full size),
+    # so a rule asking for bit-identical runs would turn with the run's length, not with the claim
+    rare = numbers.get("rare", 0.0)
+    total = m["pre_entries"] * len(m["zero_pre_total"])
+    if zeros_m > rare * total:
+        return Verdict(CAVEATS, f"Exact zeros are not rare here: {zeros_m / total:.2g} of the pre-activations, "
+                       f"above {rare:g}. " + text, key)
     return Verdict(CONFIRMED, text, key)
 
 
