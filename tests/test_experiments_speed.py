@@ -202,3 +202,15 @@ def test_derivatives_from_the_cached_output_are_pytorchs():
         np.testing.assert_array_equal(cached.forward(xs), plain.forward(xs))
         g = np.random.default_rng(2).normal(size=xs.shape)
         np.testing.assert_allclose(cached.backward(g), plain.backward(g), rtol=1e-12, atol=1e-15)
+
+
+def test_race_key_marks_lower_bounds():
+    """A ratio with runs that never reached the target is a lower bound: the key line says '>='."""
+    n = copy.deepcopy(tiny("relu_convergence").outcome.numbers)
+    rule = E.get("relu_convergence").verdict
+    deepest = str(max(n["depths"]))
+    ratio = n["by_depth"][deepest]["ratio"]["fair"][str(n["paper_target"])]["sigmoid"]
+    ratio["censored"] = 0
+    assert ">=" not in rule(n).key
+    ratio["censored"] = 2
+    assert f"to >= {ratio['mean']:.2f}x" in rule(n).key

@@ -387,9 +387,12 @@ def verdict(numbers) -> Verdict:
     shallow = str(min(numbers["depths"]))
     fair_deep = numbers["by_depth"][deepest]["ratio"]["fair"][t]
     fair_shallow = numbers["by_depth"][shallow]["ratio"]["fair"][t]
-    key = (f"steps to {float(t):.0%} / ReLU's at the best lr: tanh {fair_shallow['tanh']['mean']:.2f}x "
-           f"(depth {shallow}) to {fair_deep['tanh']['mean']:.2f}x (depth {deepest}), sigmoid "
-           f"{fair_shallow['sigmoid']['mean']:.2f}x to {fair_deep['sigmoid']['mean']:.2f}x")
+    def x(r: dict) -> str:  # ">=" where some runs never got there: the ratio is a lower bound
+        return f"{'>= ' if r.get('censored') else ''}{r['mean']:.2f}x"
+
+    key = (f"steps to {float(t):.0%} / ReLU's at the best lr: tanh {x(fair_shallow['tanh'])} "
+           f"(depth {shallow}) to {x(fair_deep['tanh'])} (depth {deepest}), sigmoid "
+           f"{x(fair_shallow['sigmoid'])} to {x(fair_deep['sigmoid'])}")
     lines = [f"{a.capitalize()}: {v}: {line}." for a, (v, line) in parts.items()]
     for d in numbers["depths"]:
         b = numbers["by_depth"][str(d)]
