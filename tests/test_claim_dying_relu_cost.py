@@ -50,11 +50,15 @@ def test_tuned_rates_and_intervals_from_the_raw_runs(both):
         return [0.1 if r["diverged"] else r["test_acc"] for r in sorted(runs, key=lambda r: r["seed"])
                 if r["act"] == act and r["lr"] == lr]
 
-    for key, d in n["shared_diff"].items():
-        act, lr = key.split(" @ ")
-        a, b = accs(act, float(lr)), accs("relu", float(lr))
+    # every fix at every shared rate (2 fixes x 3 rates), and every fix at its own tuned rate (2): Bonferroni
+    pairs = [(d, accs(k.split(" @ ")[0], float(k.split(" @ ")[1])), accs("relu", float(k.split(" @ ")[1])), 6)
+             for k, d in n["shared_diff"].items()]
+    pairs += [(d, accs(a, n["tuned_lr"][a]), accs("relu", n["tuned_lr"]["relu"]), 2)
+              for a, d in n["tuned_diff"].items()]
+    assert len(pairs) == 6 + len(n["tuned_diff"])
+    for d, a, b, family in pairs:
         assert d["mean"] == pytest.approx(np.mean(a) - np.mean(b), abs=1e-12)
-        assert d["level"] == pytest.approx(1 - 0.05 / 6)  # 2 fixes x 3 rates: Bonferroni
+        assert d["level"] == pytest.approx(1 - 0.05 / family)
         if len(set(np.subtract(a, b))) > 1:
             lo, hi = stats.ttest_rel(a, b).confidence_interval(d["level"])
             assert (d["lo"], d["hi"]) == pytest.approx((max(lo, -1), min(hi, 1)), abs=1e-9)

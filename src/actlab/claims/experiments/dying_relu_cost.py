@@ -24,10 +24,10 @@ comparison does not select its own winner. A diverged run (non-finite loss) coun
 chance, 0.1.
 
 Statistics. Accuracy differences are paired by seed (the same seed: the same subset and
-initial weights) with t intervals. At the tuned rates: 95 % intervals. Over the rates
-(part one: the dying range; part two: every rate), several comparisons are made at once,
-so their intervals are Bonferroni-corrected (level 1 - 0.05 / number of comparisons): a
-difference found by looking in many places is not counted as found.
+initial weights) with t intervals. Each part looks in several places at once (every fix at
+its tuned rate; every fix at every rate of the dying range; every fix at every rate), so
+the intervals of each family are Bonferroni-corrected (level 1 - 0.05 / number of
+comparisons): a difference found by looking in many places is not counted as found.
 
 The rule. Part one is CONFIRMED when ReLU's tuned accuracy is shown to be at most
 acc_margin below the best fix's (the interval of the fix with the highest tuned accuracy
@@ -149,8 +149,8 @@ def run(cfg: Config, runner) -> Outcome:
         "diverged": {a: {f"{lr:g}": sum(r["diverged"] for r in g[(a, lr)]) for lr in lrs} for a in acts},
         "relu_died": {k: relu_stats[k].get("died") for k in keys},
         "dying_range": dying,
-        # fix minus ReLU at the tuned rates (95 %), and at shared rates (Bonferroni over the comparisons made)
-        "tuned_diff": {a: diff(acc[a][tuned[a]], acc["relu"][tuned["relu"]])
+        # fix minus ReLU at the tuned rates and at shared rates, each family Bonferroni-corrected
+        "tuned_diff": {a: diff(acc[a][tuned[a]], acc["relu"][tuned["relu"]], _level(len(fixes)))
                        for a in fixes if tuned[a] is not None and tuned["relu"] is not None},
         "dying_diff": {f"{a} @ {lr:g}": diff(acc[a][lr], acc["relu"][lr], _level(len(dying_pairs)))
                        for a, lr in dying_pairs},
@@ -223,7 +223,8 @@ def verdict(n) -> Verdict:
                     "not judged.")
     else:
         text.append(f"Little cost: {v1.upper()}. The best tuned fix, {c1['best']}, minus ReLU at their tuned rates: "
-                    f"{_d(c1['gap'])} (paired by seed, 95 %); a material loss is more than {m:g}"
+                    f"{_d(c1['gap'])} (paired by seed, Bonferroni over the {len(n['tuned_diff'])} fixes); a material "
+                    f"loss is more than {m:g}"
                     + (", and this interval does not rule one out." if v1 == CAVEATS and c1["gap"]["hi"] >= m else "."))
         if c1["beaten"]:
             text.append("In the dying range a fix beats ReLU by more than the margin (Bonferroni-corrected): "
